@@ -1,0 +1,60 @@
+import path from 'node:path';
+
+/**
+ * Every knob Touchpoint reads from the environment, resolved once at start-up. Paths are
+ * absolute so that child servers, workers and tests agree on them whatever their cwd.
+ */
+export interface Settings {
+  port: number;
+  /** Root for embedded state: temporal.db, redis/, outbox/, keys.json. */
+  dataDir: string;
+  journeysDir: string;
+  templatesDir: string;
+  outboxDir: string;
+  /** Unset: start (or reuse) a local Temporal dev server under dataDir. */
+  temporalAddress?: string;
+  temporalNamespace: string;
+  taskQueue: string;
+  /** Unset: start (or reuse) a local redis-server under dataDir. */
+  redisUrl?: string;
+  /** Prefix of every BullMQ key, so several installations can share one Redis. */
+  queuePrefix: string;
+  /** Prefix of Touchpoint's own Redis keys (profiles, markers, counters). */
+  keyPrefix: string;
+  writeKey?: string;
+  adminKey?: string;
+  /** Optional YAML file with channel providers and rate limits. */
+  configFile?: string;
+  logLevel: string;
+}
+
+export const projectRoot = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+
+function intFrom(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number, got "${value}"`);
+  return n;
+}
+
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const abs = (p: string) => path.resolve(projectRoot, p);
+  const dataDir = abs(env.TOUCHPOINT_DATA_DIR ?? 'data');
+  return {
+    port: intFrom(env.PORT, 3000, 'PORT'),
+    dataDir,
+    journeysDir: abs(env.TOUCHPOINT_JOURNEYS_DIR ?? 'journeys'),
+    templatesDir: abs(env.TOUCHPOINT_TEMPLATES_DIR ?? 'templates'),
+    outboxDir: env.TOUCHPOINT_OUTBOX_DIR ? abs(env.TOUCHPOINT_OUTBOX_DIR) : path.join(dataDir, 'outbox'),
+    temporalAddress: env.TEMPORAL_ADDRESS || undefined,
+    temporalNamespace: env.TEMPORAL_NAMESPACE || 'default',
+    taskQueue: env.TOUCHPOINT_TASK_QUEUE || 'touchpoint-journeys',
+    redisUrl: env.REDIS_URL || undefined,
+    queuePrefix: env.TOUCHPOINT_QUEUE_PREFIX || 'tp-bull',
+    keyPrefix: env.TOUCHPOINT_KEY_PREFIX || 'tp',
+    writeKey: env.TOUCHPOINT_WRITE_KEY || undefined,
+    adminKey: env.TOUCHPOINT_ADMIN_KEY || undefined,
+    configFile: env.TOUCHPOINT_CONFIG ? abs(env.TOUCHPOINT_CONFIG) : undefined,
+    logLevel: env.LOG_LEVEL || 'info',
+  };
+}

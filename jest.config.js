@@ -1,0 +1,10 @@
+/** Jest runs TypeScript through SWC; every suite talks to real Redis and real Temporal servers. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests'],
+  transform: { '^.+\\.ts$': ['@swc/jest'] },
+  testMatch: ['**/*.test.ts'],
+  globalSetup: '<rootDir>/tests/support/global-setup.ts',
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

@@ -1,0 +1,38 @@
+import { createHash } from 'node:crypto';
+
+/** Name of the BullMQ queue that buffers everything the ingestion API accepts. */
+export const EVENTS_QUEUE = 'events';
+
+interface IngestBase {
+  userId?: string;
+  anonymousId?: string;
+  /** Client's id for the message; the dedupe key end to end. Generated when the client sent none. */
+  messageId: string;
+  /** ISO-8601: when it happened (client's timestamp, else receipt time). */
+  timestamp: string;
+  receivedAt: string;
+  context?: Record<string, unknown>;
+}
+
+export interface TrackEvent extends IngestBase {
+  type: 'track';
+  event: string;
+  properties: Record<string, unknown>;
+}
+
+export interface IdentifyEvent extends IngestBase {
+  type: 'identify';
+  traits: Record<string, unknown>;
+}
+
+/** The data of one job on the `events` queue. */
+export type IngestEvent = TrackEvent | IdentifyEvent;
+
+/**
+ * BullMQ job id for a message id. Hashed because client ids are free-form (BullMQ refuses ':'
+ * in custom ids) and a bounded length keeps Redis keys small. Same messageId, same job: a
+ * repeated message is a no-op while the job (or its completed record) is kept.
+ */
+export function eventJobId(messageId: string): string {
+  return `msg-${createHash('sha256').update(messageId).digest('hex').slice(0, 40)}`;
+}
