@@ -1,0 +1,109 @@
+import { addressFor } from '../customers/addresses';
+import type { ProfileStore } from '../customers/profiles';
+import type { TouchLog, TouchRecord } from '../customers/touches';
+import type { ChannelConfig } from '../delivery/channel-config';
+import type { DeliveryMessage } from '../delivery/message';
+import { enqueueDelivery, type DeliveryQueues } from '../delivery/queues';
+import type { Channel } from '../language/types';
+import type { SendOutcome, SendRequest } from './types';
+
+/** The template store as the send activity needs it (messages/templates.ts implements it). */
+export interface MessageRenderer {
+  render(
+    channel: Channel,
+    name: string,
+    locale: string,
+    context: Record<string, unknown>,
+    fallbackLocale?: string,
+  ): { subject?: string; body: string; locale: string };
+}
+
+export interface SendDeps {
+  profiles: ProfileStore;
+  touches: TouchLog;
+  templates: MessageRenderer;
+  queues: DeliveryQueues;
+  channels: Record<Channel, ChannelConfig>;
+}
+
+/** Render context of every template; documented in docs/journeys.md. */
+export function renderContext(request: SendRequest, traits: Record<string, unknown>): Record<string, unknown> {
+  return {
+    customer: { ...traits, id: request.customerId },
+    traits,
+    event: { ...request.event.properties, name: request.event.event },
+    journey: { id: request.journeyId, name: request.journeyName, version: request.journeyVersion },
+  };
+}
+
+/**
+ * Renders a send step's template for the customer and queues it on the channel's delivery
+ * queue under the step's idempotency key. Safe to retry and to run twice at once: the touch is
+ * recorded once per key (first writer wins), and the queue and the delivery worker dedupe by
+ * the same key.
+ */
+export async function sendMessage(deps: SendDeps, request: SendRequest): Promise<SendOutcome> {
+  const existing = await deps.touches.get(request.idempotencyKey);
+  if (existing) return resume(deps, request, existing);
+
+  const traits = await deps.profiles.get(request.customerId);
+  const to = addressFor(request.channel, request.customerId, traits);
+  const touch: TouchRecord = {
+    journeyId: request.journeyId,
+    journeyVersion: request.journeyVersion,
+    customerId: request.customerId,
+    stepId: request.stepId,
+    channel: request.channel,
+    template: request.template,
+    status: 'queued',
+    at: new Date().toISOString(),
+  };
+  if (!to) {
+    const skipped = { ...touch, status: 'skipped:no_address' };
+    if (!(await deps.touches.recordOnce(request.idempotencyKey, skipped, `step:${request.stepId}:skipped`))) {
+      return resume(deps, request, (await deps.touches.get(request.idempotencyKey))!);
+    }
+    return { status: 'skipped', reason: 'no_address' };
+  }
+
+  const requested = request.locale ?? (typeof traits.locale === 'string' ? traits.locale : request.defaultLocale);
+  const rendered = deps.templates.render(
+    request.channel,
+    request.template,
+    requested,
+    renderContext(request, traits),
+    request.defaultLocale,
+  );
+  const message: DeliveryMessage = {
+    journeyId: request.journeyId,
+    journeyVersion: request.journeyVersion,
+    customerId: request.customerId,
+    stepId: request.stepId,
+    channel: request.channel,
+    template: request.template,
+    locale: rendered.locale,
+    to,
+    subject: rendered.subject ?? null,
+    body: rendered.body,
+    idempotencyKey: request.idempotencyKey,
+    queuedAt: touch.at,
+  };
+  // Record before queueing: a crash in between is repaired by the retry (resume re-queues).
+  const first = await deps.touches.recordOnce(
+    request.idempotencyKey,
+    { ...touch, message: JSON.stringify(message) },
+    `step:${request.stepId}:sent`,
+  );
+  if (!first) return resume(deps, request, (await deps.touches.get(request.idempotencyKey))!);
+  await enqueueDelivery(deps.queues[request.channel], message, deps.channels[request.channel]);
+  return { status: 'queued', locale: message.locale, to };
+}
+
+/** A retry of a step already recorded: re-queue the very same message (a no-op if queued), nothing new. */
+async function resume(deps: SendDeps, request: SendRequest, existing: TouchRecord): Promise<SendOutcome> {
+  if (existing.status.startsWith('skipped:')) return { status: 'skipped', reason: existing.status.slice('skipped:'.length) };
+  if (existing.message) {
+    await enqueueDelivery(deps.queues[request.channel], JSON.parse(existing.message), deps.channels[request.channel]);
+  }
+  return { status: 'duplicate' };
+}

@@ -1,0 +1,39 @@
+/** Touchpoint's own Redis keys, in one place so their layout is easy to see and to change. */
+export class RedisKeys {
+  constructor(private readonly prefix: string) {}
+
+  /** Hash: trait name → JSON value. */
+  profile(customerId: string): string {
+    return `${this.prefix}:profile:${customerId}`;
+  }
+
+  /** Sorted set of touch idempotency keys by time: the customer's touch history. */
+  customerTouches(customerId: string): string {
+    return `${this.prefix}:customer:${customerId}:touches`;
+  }
+
+  /** Hash: one touch (what, to whom, status), keyed by its idempotency key. */
+  touch(idempotencyKey: string): string {
+    return `${this.prefix}:touch:${idempotencyKey}`;
+  }
+
+  /** String: delivery state of one message (`sending` | `sent`): the at-most-once guard. */
+  delivery(idempotencyKey: string): string {
+    return `${this.prefix}:delivery:${idempotencyKey}`;
+  }
+
+  /** Hash: counters of one journey version (entered, converted, step:<id>:sent...). */
+  journeyStats(journeyId: string, version: number): string {
+    return `${this.prefix}:stats:${journeyId}:v${version}`;
+  }
+
+  /** String: marks that a counter was already bumped for a key. */
+  counted(key: string): string {
+    return `${this.prefix}:counted:${key}`;
+  }
+
+  /** String: an ingested message the router has fully processed. */
+  processedEvent(messageId: string): string {
+    return `${this.prefix}:processed:${messageId}`;
+  }
+}

@@ -1,0 +1,28 @@
+import { createHash } from 'node:crypto';
+import type { Channel } from '../language/types';
+
+/** A rendered message on its way to a channel: the data of one delivery job. */
+export interface DeliveryMessage {
+  journeyId: string;
+  journeyVersion: number;
+  customerId: string;
+  stepId: string;
+  channel: Channel;
+  template: string;
+  locale: string;
+  to: string;
+  subject: string | null;
+  body: string;
+  idempotencyKey: string;
+  /** ISO-8601 time the message was queued. */
+  queuedAt: string;
+}
+
+export function deliveryQueueName(channel: Channel): string {
+  return `delivery-${channel}`;
+}
+
+/** BullMQ job id of a message: hashed idempotency key (BullMQ refuses ':' in custom ids). */
+export function deliveryJobId(idempotencyKey: string): string {
+  return `touch-${createHash('sha256').update(idempotencyKey).digest('hex').slice(0, 40)}`;
+}

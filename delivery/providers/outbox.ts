@@ -1,0 +1,68 @@
+import { createReadStream } from 'node:fs';
+import { appendFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import type { DeliveryMessage } from '../message';
+import type { Provider } from './provider';
+
+/** The line written per message: the contract of `data/outbox/<channel>.jsonl`. */
+export interface OutboxLine {
+  at: string;
+  journeyId: string;
+  journeyVersion: number;
+  customerId: string;
+  stepId: string;
+  channel: string;
+  template: string;
+  locale: string;
+  to: string;
+  subject: string | null;
+  body: string;
+  idempotencyKey: string;
+}
+
+/**
+ * The default provider of a channel with none configured: appends each message as one JSON
+ * line to `<dir>/<channel>.jsonl`. One appendFile call per line, so lines never interleave.
+ */
+export class OutboxProvider implements Provider {
+  readonly name = 'outbox';
+
+  constructor(private readonly dir: string) {}
+
+  fileFor(channel: string): string {
+    return path.join(this.dir, `${channel}.jsonl`);
+  }
+
+  async send(message: DeliveryMessage): Promise<void> {
+    const line: OutboxLine = {
+      at: new Date().toISOString(),
+      journeyId: message.journeyId,
+      journeyVersion: message.journeyVersion,
+      customerId: message.customerId,
+      stepId: message.stepId,
+      channel: message.channel,
+      template: message.template,
+      locale: message.locale,
+      to: message.to,
+      subject: message.subject,
+      body: message.body,
+      idempotencyKey: message.idempotencyKey,
+    };
+    await mkdir(this.dir, { recursive: true });
+    await appendFile(this.fileFor(message.channel), `${JSON.stringify(line)}\n`);
+  }
+
+  /** Only asked after a crash mid-send, so a scan of the file is affordable. */
+  async wasDelivered(message: DeliveryMessage): Promise<boolean> {
+    const needle = `"idempotencyKey":${JSON.stringify(message.idempotencyKey)}`;
+    try {
+      const lines = createInterface({ input: createReadStream(this.fileFor(message.channel)) });
+      for await (const line of lines) if (line.includes(needle)) return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw err;
+    }
+    return false;
+  }
+}

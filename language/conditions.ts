@@ -1,0 +1,180 @@
+import type { Comparison, Condition, EventMatcher, JourneyEvent } from './types';
+
+/**
+ * The condition evaluator. Imported by Temporal workflow code, so it is pure and deterministic:
+ * no Node APIs, no clock, no randomness, and no eval — conditions are data, interpreted here.
+ *
+ * Semantics (docs/journeys.md has the marketer's version):
+ * - `trait: a.b` / `property: a.b` read a dotted path through OWN properties only; the segments
+ *   `__proto__`, `constructor` and `prototype` never resolve. `undefined` and `null` are "missing".
+ * - A missing value satisfies only `ne` and `exists: false`; every other operator is false.
+ * - Several operators in one comparison must all hold (`{ property: total, gte: 100, lt: 500 }`).
+ * - Equality (`eq`, `ne`, `in`, array `contains`) is structural; a number equals a numeric string
+ *   of the same value (`"42"` eq 42), since event properties often arrive as strings.
+ * - Ordering (`gt`, `gte`, `lt`, `lte`): numbers and numeric strings compare as numbers; two ISO-8601
+ *   dates/date-times compare as instants (no offset means UTC); other string pairs compare by code
+ *   unit order; anything else (booleans, objects, number vs. non-numeric text) is false.
+ * - `contains`: substring test on a string value (case-sensitive), membership on an array value.
+ */
+
+export interface ConditionContext {
+  traits: Record<string, unknown>;
+  properties: Record<string, unknown>;
+}
+
+/** Path segments that would reach into prototypes; refused by the reader and by the schema. */
+export const FORBIDDEN_SEGMENTS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+
+export function evaluate(cond: Condition, ctx: ConditionContext): boolean {
+  if (hasOwn(cond, 'all')) return (cond as { all: Condition[] }).all.every((c) => evaluate(c, ctx));
+  if (hasOwn(cond, 'any')) return (cond as { any: Condition[] }).any.some((c) => evaluate(c, ctx));
+  if (hasOwn(cond, 'not')) return !evaluate((cond as { not: Condition }).not, ctx);
+  return compare(cond as Comparison, ctx);
+}
+
+/** True when the event has the matcher's name and satisfies its `where` (traits = the customer's profile). */
+export function matchesEvent(
+  matcher: EventMatcher,
+  event: Pick<JourneyEvent, 'event' | 'properties'>,
+  traits: Record<string, unknown> = {},
+): boolean {
+  if (event.event !== matcher.event) return false;
+  return (
+    matcher.where === undefined || evaluate(matcher.where, { traits, properties: event.properties ?? {} })
+  );
+}
+
+/** Reads a dotted path through own properties of objects and arrays; anything else is `undefined`. */
+export function readPath(root: unknown, path: string): unknown {
+  let current: unknown = root;
+  for (const segment of path.split('.')) {
+    if (segment === '' || FORBIDDEN_SEGMENTS.includes(segment)) return undefined;
+    if (typeof current !== 'object' || current === null || !hasOwn(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+type Operator = Exclude<keyof Comparison, 'trait' | 'property'>;
+const OPERATORS: readonly Operator[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'];
+
+function compare(cmp: Comparison, ctx: ConditionContext): boolean {
+  const value = hasOwn(cmp, 'trait')
+    ? readPath(ctx.traits, (cmp as { trait: string }).trait)
+    : readPath(ctx.properties, (cmp as { property: string }).property);
+  const operators = OPERATORS.filter((op) => hasOwn(cmp, op));
+  return operators.length > 0 && operators.every((op) => check(op, value, cmp[op]));
+}
+
+function check(op: Operator, value: unknown, expected: unknown): boolean {
+  const missing = value === undefined || value === null;
+  if (op === 'exists') return expected === !missing;
+  if (op === 'ne') return missing || !looseEqual(value, expected);
+  if (missing) return false;
+  switch (op) {
+    case 'eq':
+      return looseEqual(value, expected);
+    case 'in':
+      return Array.isArray(expected) && expected.some((item) => looseEqual(value, item));
+    case 'contains':
+      return contains(value, expected);
+    case 'gt':
+      return order(value, expected, (diff) => diff > 0);
+    case 'gte':
+      return order(value, expected, (diff) => diff >= 0);
+    case 'lt':
+      return order(value, expected, (diff) => diff < 0);
+    case 'lte':
+      return order(value, expected, (diff) => diff <= 0);
+  }
+}
+
+function contains(value: unknown, needle: unknown): boolean {
+  if (typeof value === 'string') {
+    if (typeof needle === 'string') return value.includes(needle);
+    return typeof needle === 'number' && value.includes(String(needle));
+  }
+  return Array.isArray(value) && value.some((item) => looseEqual(item, needle));
+}
+
+/** Applies `test` to the sign of (value - expected), or returns false when the two don't order. */
+function order(value: unknown, expected: unknown, test: (diff: number) => boolean): boolean {
+  const a = asNumber(value);
+  const b = asNumber(expected);
+  if (a !== undefined && b !== undefined) return test(a - b);
+  if (typeof value !== 'string' || typeof expected !== 'string') return false;
+  const ta = isoToMillis(value);
+  const tb = isoToMillis(expected);
+  if (ta !== undefined && tb !== undefined) return test(ta - tb);
+  if (ta !== undefined || tb !== undefined) return false; // a date against plain text does not order
+  return test(value < expected ? -1 : value > expected ? 1 : 0);
+}
+
+function looseEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a === 'number' || typeof b === 'number') {
+    const x = asNumber(a);
+    const y = asNumber(b);
+    return x !== undefined && y !== undefined && x === y;
+  }
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((v, i) => looseEqual(v, b[i]))
+    );
+  }
+  if (isRecord(a) && isRecord(b)) {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => hasOwn(b, k) && looseEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+const DECIMAL = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+/** A finite number, or a string written as a plain decimal number (not hex, not empty, not "Infinity"). */
+function asNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string' && DECIMAL.test(v.trim())) return Number(v.trim());
+  return undefined;
+}
+
+const ISO_DATE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Epoch milliseconds of an ISO-8601 date or date-time, or undefined. Parsed by hand rather than
+ * with Date.parse so results never depend on the host's time zone: no offset means UTC.
+ */
+export function isoToMillis(text: string): number | undefined {
+  const m = ISO_DATE.exec(text.trim());
+  if (!m) return undefined;
+  const part = (i: number) => Number(m[i] ?? 0);
+  const [year, month, day, hour, minute, second] = [part(1), part(2), part(3), part(4), part(5), part(6)];
+  const millis = Number((m[7] ?? '0').padEnd(3, '0').slice(0, 3));
+  const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // Date.UTC rolls 2024-02-30 over into March (and maps years 0-99 to 19xx): a round trip catches it.
+  const back = new Date(utc);
+  const valid =
+    back.getUTCFullYear() === year &&
+    back.getUTCMonth() === month - 1 &&
+    back.getUTCDate() === day &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59;
+  return valid ? utc - offsetMinutes(m[8]) * 60_000 : undefined;
+}
+
+function offsetMinutes(zone: string | undefined): number {
+  if (!zone || zone.toUpperCase() === 'Z') return 0;
+  const digits = zone.replace(':', '');
+  const sign = digits.startsWith('-') ? -1 : 1;
+  return sign * (Number(digits.slice(1, 3)) * 60 + Number(digits.slice(3, 5)));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function hasOwn(obj: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(obj, key);
+}

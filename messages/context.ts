@@ -1,0 +1,29 @@
+/**
+ * What a template sees. `customer` is the profile's traits plus the customer id; `traits` is the
+ * same traits unmerged; `event` is the event's properties plus its name (for a journey: the event
+ * that started it); `journey` identifies the journey. The system fields (`customer.id`,
+ * `event.name`) win over a trait or property of the same name.
+ */
+export interface RenderContext {
+  customer: { id: string } & Record<string, unknown>;
+  traits: Record<string, unknown>;
+  event: { name: string } & Record<string, unknown>;
+  journey: { id: string; name: string; version: number };
+}
+
+export interface RenderContextInput {
+  customerId: string;
+  traits: Record<string, unknown>;
+  event?: { event: string; properties: Record<string, unknown> };
+  journey: { id: string; name: string; version: number };
+}
+
+export function buildRenderContext(input: RenderContextInput): RenderContext {
+  const { customerId, traits, event, journey } = input;
+  return {
+    customer: { ...traits, id: customerId },
+    traits: { ...traits },
+    event: { ...(event?.properties ?? {}), name: event?.event ?? '' },
+    journey: { id: journey.id, name: journey.name, version: journey.version },
+  };
+}

@@ -1,0 +1,36 @@
+/** A problem with one template file. */
+export interface TemplateIssue {
+  file: string;
+  /** 1-based line in the file, when the problem has one. */
+  line?: number;
+  message: string;
+  hint?: string;
+}
+
+export function formatTemplateIssue(issue: TemplateIssue): string {
+  const where = issue.line !== undefined ? `${issue.file}:${issue.line}` : issue.file;
+  return `${where}: ${issue.message}${issue.hint ? ` (${issue.hint})` : ''}`;
+}
+
+/** Thrown by loadTemplates with every problem found in the templates directory. */
+export class TemplateLoadError extends Error {
+  override name = 'TemplateLoadError';
+
+  constructor(readonly issues: TemplateIssue[]) {
+    const count = issues.length === 1 ? '1 problem' : `${issues.length} problems`;
+    super(`templates have ${count}:\n${issues.map((i) => `  ${formatTemplateIssue(i)}`).join('\n')}`);
+  }
+}
+
+/** Thrown by render when no locale of the fallback chain has the template. */
+export class TemplateNotFoundError extends Error {
+  override name = 'TemplateNotFoundError';
+
+  constructor(
+    readonly channel: string,
+    readonly template: string,
+    readonly triedLocales: string[],
+  ) {
+    super(`no template ${channel}/${template} in any of the locales ${triedLocales.join(', ')}`);
+  }
+}

@@ -1,0 +1,41 @@
+import { Worker, type ConnectionOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '../customers/keys';
+import { EVENTS_QUEUE, type IngestEvent } from '../queues/events';
+import { routeEvent, type RouterDeps } from './route-event';
+
+/** How long the router remembers a processed messageId: replays within it are dropped. */
+const PROCESSED_TTL_SECONDS = 7 * 24 * 3600;
+
+export interface RouterWorkerDeps extends RouterDeps {
+  connection: ConnectionOptions;
+  prefix: string;
+  redis: Redis;
+  keys: RedisKeys;
+  concurrency?: number;
+}
+
+/**
+ * Consumes the `events` queue. A job is marked processed only after it was fully routed, so a
+ * worker killed mid-job leaves it to BullMQ's stalled-job recovery and the retry redoes the
+ * (idempotent) routing; a message seen before is skipped outright.
+ */
+export function createRouterWorker(deps: RouterWorkerDeps): Worker<IngestEvent> {
+  const worker = new Worker<IngestEvent>(
+    EVENTS_QUEUE,
+    async (job) => {
+      const processedKey = deps.keys.processedEvent(job.data.messageId);
+      if (await deps.redis.exists(processedKey)) return { duplicate: true };
+      const result = await routeEvent(deps, job.data);
+      await deps.redis.set(processedKey, '1', 'EX', PROCESSED_TTL_SECONDS);
+      deps.logger.debug({ messageId: job.data.messageId, ...result }, 'event routed');
+      return result;
+    },
+    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
+  );
+  worker.on('failed', (job, err) =>
+    deps.logger.warn({ messageId: job?.data.messageId, attempt: job?.attemptsMade, err: err.message }, 'event routing failed'),
+  );
+  worker.on('error', (err) => deps.logger.error({ err }, 'router worker error'));
+  return worker;
+}

@@ -1,0 +1,49 @@
+import express from 'express';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import type { ApiKeys } from '../config/keys';
+import type { IngestEvent } from '../queues/events';
+import { errorHandler, notFound } from './errors';
+import { adminRouter, type JourneyCatalog, type RunInspector } from './routes/admin';
+import { healthHandler, type HealthCheck } from './routes/health';
+import { ingestRouter } from './routes/ingest';
+
+export type { HealthCheck, JourneyCatalog, RunInspector };
+
+export interface AppDeps {
+  keys: ApiKeys;
+  /** The BullMQ queue named EVENTS_QUEUE, on the installation's queue prefix. */
+  eventsQueue: Queue<IngestEvent>;
+  health: HealthCheck;
+  journeys: JourneyCatalog;
+  runs: RunInspector;
+  logger: Logger;
+  /** Largest request body, in bytes or as '500kb'. Default 500kb (Segment's batch limit). */
+  bodyLimit?: number | string;
+  /** How long ingestion waits for Redis before answering 503. Default 10 s. */
+  enqueueTimeoutMs?: number;
+  /** How long /healthz waits for `health()` before reporting down. Default 3 s. */
+  healthTimeoutMs?: number;
+}
+
+/** The HTTP API. It owns no connections: the caller creates and closes the queue and servers. */
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+
+  app.get('/healthz', healthHandler(deps.health, deps.healthTimeoutMs ?? 3000, deps.logger));
+  app.use(
+    '/v1',
+    ingestRouter({
+      keys: deps.keys,
+      eventsQueue: deps.eventsQueue,
+      bodyLimit: deps.bodyLimit,
+      enqueueTimeoutMs: deps.enqueueTimeoutMs ?? 10_000,
+    }),
+  );
+  app.use('/v1/journeys', adminRouter(deps));
+
+  app.use(notFound);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

@@ -1,0 +1,171 @@
+import path from 'node:path';
+import { loadJourneys } from '../../language/load';
+import { buildRenderContext } from '../../messages/context';
+import { loadTemplates } from '../../messages/templates';
+import type { SendStep } from '../../language/types';
+
+const root = path.join(__dirname, '../..');
+const templates = loadTemplates(path.join(root, 'templates'));
+const journeys = loadJourneys(path.join(root, 'journeys'), { templates });
+const byId = (id: string) => journeys.find((j) => j.id === id)!;
+
+it('loads every shipped journey cleanly against the real templates', () => {
+  expect(journeys.map((j) => j.id)).toEqual(['browse-intent', 'dormant-reactivation']);
+});
+
+it('browse intent: push the plan soon after the view, remind in the mini-program after 72 h', () => {
+  const journey = byId('browse-intent');
+  expect(journey.entry).toEqual({
+    event: 'content_viewed',
+    where: { property: 'category', eq: 'living-room-decoration' },
+  });
+  expect(journey.exit).toEqual([{ event: 'order_completed' }]);
+  expect(journey.steps).toEqual([
+    { id: 'let-it-settle', type: 'wait', durationMs: 30 * 60_000 },
+    { id: 'push-plan', type: 'send', channel: 'push', template: 'living-room-plan' },
+    {
+      id: 'wait-order',
+      type: 'waitFor',
+      event: 'order_completed',
+      timeoutMs: 72 * 3600_000,
+      onEvent: 'done',
+      onTimeout: 'remind-plan',
+    },
+    { id: 'remind-plan', type: 'send', channel: 'miniprogram', template: 'living-room-plan-reminder' },
+    { id: 'done', type: 'exit' },
+  ]);
+});
+
+it('dormant reactivation: coupon SMS and group-buy invite, a week to order, then a different email', () => {
+  const journey = byId('dormant-reactivation');
+  expect(journey.entry).toEqual({ event: 'segment_entered', where: { property: 'segment', eq: 'dormant' } });
+  expect(journey.exit).toEqual([{ event: 'order_completed' }]);
+  expect(journey.steps.map((s) => [s.id, s.type, (s as SendStep).channel])).toEqual([
+    ['offer-sms', 'send', 'sms'],
+    ['group-buy-invite', 'send', 'wecom'],
+    ['wait-order', 'waitFor', undefined],
+    ['last-chance-email', 'send', 'email'],
+    ['done', 'exit', undefined],
+  ]);
+  expect(journey.steps[2]).toMatchObject({
+    timeoutMs: 7 * 86_400_000,
+    onEvent: 'done',
+    onTimeout: 'last-chance-email',
+  });
+});
+
+it('has every shipped template in zh-CN and en', () => {
+  const names = new Set(templates.list().map((t) => `${t.channel}/${t.name}`));
+  for (const name of names) {
+    const [channel, template] = name.split('/') as ['sms', string];
+    expect([name, templates.has(channel, template, 'zh-CN'), templates.has(channel, template, 'en')]).toEqual(
+      [name, true, true],
+    );
+  }
+});
+
+describe('shipped templates render with typical values', () => {
+  const dormant = byId('dormant-reactivation');
+  const browse = byId('browse-intent');
+  const context = (
+    journey: typeof dormant,
+    properties: Record<string, unknown>,
+    traits: Record<string, unknown> = { name: '李娜' },
+  ) =>
+    buildRenderContext({
+      customerId: 'c-1',
+      traits,
+      event: { event: journey.entry.event, properties },
+      journey,
+    });
+
+  it('dormant-offer SMS: short, with the coupon code and the opt-out', () => {
+    const withCode = templates.render(
+      'sms',
+      'dormant-offer',
+      'zh-CN',
+      context(dormant, { segment: 'dormant', couponCode: 'QM8D2K' }),
+    );
+    expect(withCode.body).toBe(
+      '【栖木家居】李娜，好久不见！送您一张专属回归券，券码QM8D2K，14天内下单可用。退订回TD',
+    );
+    expect(withCode.body.length).toBeLessThan(70);
+    const without = templates.render(
+      'sms',
+      'dormant-offer',
+      'zh-CN',
+      context(dormant, { segment: 'dormant' }, {}),
+    );
+    expect(without.body).toBe(
+      '【栖木家居】好久不见！送您一张专属回归券，已放入您的账户，14天内下单可用。退订回TD',
+    );
+    const en = templates.render(
+      'sms',
+      'dormant-offer',
+      'en',
+      context(dormant, { couponCode: 'QM8D2K' }, { name: 'Lina' }),
+    );
+    expect(en.body).toBe(
+      "Qimu Home: Lina, we miss you! Here's an exclusive welcome-back coupon: QM8D2K. Valid for 14 days. Reply TD to opt out",
+    );
+    expect(en.body.length).toBeLessThanOrEqual(160);
+  });
+
+  it('group-buy invite carries the link, or tells the customer where to start one', () => {
+    const url = 'https://qimu.example.com/g/abc123';
+    expect(
+      templates.render('wecom', 'group-buy-invite', 'zh-CN', context(dormant, { groupBuyUrl: url })).body,
+    ).toContain(url);
+    expect(
+      templates.render('wecom', 'group-buy-invite', 'en', context(dormant, { groupBuyUrl: url })).body,
+    ).toContain(url);
+    expect(templates.render('wecom', 'group-buy-invite', 'zh-CN', context(dormant, {})).body).toContain(
+      '小程序',
+    );
+  });
+
+  it('last-chance email: subject from front matter, HTML-escaped body', () => {
+    const rendered = templates.render(
+      'email',
+      'dormant-last-chance',
+      'zh-CN',
+      context(dormant, { couponCode: 'QM8D2K' }, { name: 'Li <Na>' }),
+    );
+    expect(rendered.subject).toBe('Li <Na>，为您留的回归礼遇即将结束');
+    expect(rendered.body).toContain('Li &lt;Na&gt;，您好');
+    expect(rendered.body).toContain('<strong>QM8D2K</strong>');
+    expect(rendered.body).toContain('utm_campaign=dormant-reactivation');
+    const en = templates.render('email', 'dormant-last-chance', 'en', context(dormant, {}, {}));
+    expect(en.subject).toBe('Your welcome-back offer ends soon');
+    expect(en.body).not.toContain('code <strong>');
+  });
+
+  it('living-room plan push names the viewed content; the reminder falls back without it', () => {
+    const push = templates.render(
+      'push',
+      'living-room-plan',
+      'zh-CN',
+      context(browse, { title: '奶油风客厅这样搭' }),
+    );
+    expect(push).toEqual({
+      subject: '李娜，你的客厅搭配方案已备好',
+      body: expect.stringMatching(/^刚看了「奶油风客厅这样搭」？/),
+      locale: 'zh-CN',
+    });
+    const en = templates.render(
+      'push',
+      'living-room-plan',
+      'en-GB',
+      context(browse, { title: 'Cream-style living rooms' }, { name: 'Lina' }),
+    );
+    expect(en.subject).toBe('Lina, your living-room plan is ready');
+    expect(en.body).toMatch(/^Loved "Cream-style living rooms"\?/);
+    const reminder = templates.render(
+      'miniprogram',
+      'living-room-plan-reminder',
+      'zh-CN',
+      context(browse, {}, {}),
+    );
+    expect(reminder.body).toMatch(/^你的客厅搭配方案还为你保留着。/);
+  });
+});

@@ -1,0 +1,125 @@
+import { Worker as BullWorker } from 'bullmq';
+import type { Client } from '@temporalio/client';
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createActivities } from '../../activities';
+import type { JourneyActivities } from '../../activities/types';
+import { projectRoot } from '../../config/settings';
+import { JourneyStats } from '../../customers/journey-stats';
+import { RedisKeys } from '../../customers/keys';
+import { ProfileStore } from '../../customers/profiles';
+import { TouchLog } from '../../customers/touches';
+import { loadChannelConfig } from '../../delivery/channel-config';
+import type { OutboxLine } from '../../delivery/providers/outbox';
+import { closeDeliveryQueues, createDeliveryQueues } from '../../delivery/queues';
+import { createDeliveryWorkers } from '../../delivery/worker';
+import { loadJourneys } from '../../language/load';
+import { loadTemplates } from '../../messages/templates';
+import type { IngestEvent } from '../../queues/events';
+import { JourneyCatalog } from '../../router/journey-catalog';
+import { routeEvent } from '../../router/route-event';
+import { testRedis, uniquePrefix } from './redis';
+import { workflowBundle } from './workflow-bundle';
+
+export interface EngineOptions {
+  client: Client;
+  nativeConnection: NativeConnection;
+  namespace?: string;
+  journeysDir?: string;
+  /** Wraps the real activities, e.g. to inject a crash after a real send. */
+  wrapActivities?: (real: JourneyActivities) => JourneyActivities;
+}
+
+/**
+ * The engine in-process on real Redis and the given Temporal server: journeys and templates
+ * from the repo, the router, a journey worker with the real activities, and delivery workers
+ * writing to a temporary outbox. Everything is namespaced so tests can run side by side.
+ */
+export async function startEngine(options: EngineOptions) {
+  const logger = pino({ level: 'silent' });
+  const redis = testRedis();
+  const prefix = uniquePrefix('eng');
+  const keys = new RedisKeys(prefix);
+  const bullPrefix = `${prefix}-bull`;
+  const outboxDir = await mkdtemp(path.join(tmpdir(), 'tp-outbox-'));
+  const templates = loadTemplates(path.join(projectRoot, 'templates'));
+  const catalog = new JourneyCatalog(loadJourneys(options.journeysDir ?? path.join(projectRoot, 'journeys'), { templates }));
+  const profiles = new ProfileStore(redis, keys);
+  const touches = new TouchLog(redis, keys);
+  const stats = new JourneyStats(redis, keys);
+  const channels = loadChannelConfig();
+  const queues = createDeliveryQueues(redis, bullPrefix);
+  const deliveryWorkers: BullWorker[] = createDeliveryWorkers({
+    connection: redis,
+    prefix: bullPrefix,
+    redis,
+    keys,
+    channels,
+    outboxDir,
+    logger,
+  });
+  const taskQueue = uniquePrefix('tq');
+  const real = createActivities({ profiles, touches, stats, templates, queues, channels });
+  const worker = await Worker.create({
+    connection: options.nativeConnection,
+    namespace: options.namespace ?? 'default',
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: options.wrapActivities ? options.wrapActivities(real) : real,
+  });
+  const running = worker.run();
+  const routerDeps = { temporal: options.client, taskQueue, profiles, catalog, logger };
+
+  let seq = 0;
+  return {
+    catalog,
+    profiles,
+    touches,
+    stats,
+    outboxDir,
+    taskQueue,
+    keys,
+    redis,
+    /** Routes an event as the router worker would. */
+    route: (event: Partial<IngestEvent> & Pick<IngestEvent, 'type'>) =>
+      routeEvent(routerDeps, {
+        messageId: `m-${prefix}-${++seq}`,
+        timestamp: new Date().toISOString(),
+        receivedAt: new Date().toISOString(),
+        properties: {},
+        traits: {},
+        ...event,
+      } as IngestEvent),
+    /** Lines of one channel's outbox (empty when none yet). */
+    outbox: async (channel: string): Promise<OutboxLine[]> => {
+      try {
+        const text = await readFile(path.join(outboxDir, `${channel}.jsonl`), 'utf8');
+        return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+    },
+    async stop() {
+      worker.shutdown();
+      await running;
+      await Promise.all(deliveryWorkers.map((w) => w.close()));
+      await closeDeliveryQueues(queues);
+      await redis.quit();
+    },
+  };
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

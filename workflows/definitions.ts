@@ -1,0 +1,69 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { Journey, JourneyEvent } from '../language/types';
+
+/** Where a run stands; `converted` means an exit goal was reached. */
+export type RunStatus = 'running' | 'converted' | 'completed' | 'exited';
+
+/** One thing that happened in a run, in workflow time. */
+export interface PathEntry {
+  stepId: string;
+  type: string;
+  /** ISO-8601 workflow time the step started. */
+  at: string;
+  /** What came of it: `sent`, `skipped:<reason>`, `event`, `timeout`, `goto:<step>`, `converted`... */
+  outcome?: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface RunState {
+  journeyId: string;
+  journeyVersion: number;
+  customerId: string;
+  status: RunStatus;
+  currentStep: string | null;
+  enteredAt: string;
+  /** ISO-8601 time the current wait ends, when waiting. */
+  wakeAt: string | null;
+  path: PathEntry[];
+  /** The goal event that converted the run, if any. */
+  conversion?: { event: string; messageId: string; at: string };
+}
+
+/** What the router sends a run: the event, with the customer's traits as the router saw them. */
+export interface EventSignal {
+  event: JourneyEvent;
+  traits: Record<string, unknown>;
+}
+
+/** State carried into the next run on continue-as-new, so query and idempotency keys stay whole. */
+export interface CarriedState {
+  stepId: string;
+  path: PathEntry[];
+  visits: Record<string, number>;
+  seenMessageIds: string[];
+  lastEvent: JourneyEvent;
+  traits: Record<string, unknown>;
+  enteredAt: string;
+}
+
+export interface JourneyInput {
+  /** The whole pinned version: a run never sees a later edit of the journey. */
+  journey: Journey;
+  customerId: string;
+  entry: JourneyEvent;
+  traits?: Record<string, unknown>;
+  carried?: CarriedState;
+}
+
+export interface JourneyResult {
+  status: Exclude<RunStatus, 'running'>;
+  path: PathEntry[];
+}
+
+export const eventSignal = defineSignal<[EventSignal]>('event');
+export const stateQuery = defineQuery<RunState>('state');
+
+/** One workflow per (journey, customer): a customer is never in the same journey twice at once. */
+export function journeyWorkflowId(journeyId: string, customerId: string): string {
+  return `journey:${journeyId}:${customerId}`;
+}

@@ -1,0 +1,2 @@
+// Everything the Temporal worker bundles as workflow code.
+export { journeyWorkflow } from './journey';
