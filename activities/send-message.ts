@@ -5,35 +5,16 @@ import type { ChannelConfig } from '../delivery/channel-config';
 import type { DeliveryMessage } from '../delivery/message';
 import { enqueueDelivery, type DeliveryQueues } from '../delivery/queues';
 import type { Channel } from '../language/types';
+import { buildRenderContext } from '../messages/context';
+import type { TemplateStore } from '../messages/templates';
 import type { SendOutcome, SendRequest } from './types';
-
-/** The template store as the send activity needs it (messages/templates.ts implements it). */
-export interface MessageRenderer {
-  render(
-    channel: Channel,
-    name: string,
-    locale: string,
-    context: Record<string, unknown>,
-    fallbackLocale?: string,
-  ): { subject?: string; body: string; locale: string };
-}
 
 export interface SendDeps {
   profiles: ProfileStore;
   touches: TouchLog;
-  templates: MessageRenderer;
+  templates: TemplateStore;
   queues: DeliveryQueues;
   channels: Record<Channel, ChannelConfig>;
-}
-
-/** Render context of every template; documented in docs/journeys.md. */
-export function renderContext(request: SendRequest, traits: Record<string, unknown>): Record<string, unknown> {
-  return {
-    customer: { ...traits, id: request.customerId },
-    traits,
-    event: { ...request.event.properties, name: request.event.event },
-    journey: { id: request.journeyId, name: request.journeyName, version: request.journeyVersion },
-  };
 }
 
 /**
@@ -67,13 +48,15 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
   }
 
   const requested = request.locale ?? (typeof traits.locale === 'string' ? traits.locale : request.defaultLocale);
-  const rendered = deps.templates.render(
-    request.channel,
-    request.template,
-    requested,
-    renderContext(request, traits),
-    request.defaultLocale,
-  );
+  const context = buildRenderContext({
+    customerId: request.customerId,
+    traits,
+    event: request.event,
+    journey: { id: request.journeyId, name: request.journeyName, version: request.journeyVersion },
+  });
+  const rendered = deps.templates.render(request.channel, request.template, requested, context, {
+    defaultLocale: request.defaultLocale,
+  });
   const message: DeliveryMessage = {
     journeyId: request.journeyId,
     journeyVersion: request.journeyVersion,

@@ -38,7 +38,12 @@ export function checkJourney(
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) return { issues: doc.errors.map((err) => syntaxIssue(file, err)) };
 
-  const data: unknown = doc.toJS({ maxAliasCount: 50 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 50 }); // a bound on aliases stops "billion laughs" documents
+  } catch (err) {
+    return { issues: [{ file, line: 1, column: 1, path: '', message: `YAML: ${(err as Error).message}` }] };
+  }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     const message = data === null ? 'the file is empty' : 'a journey must be a mapping of keys to values';
     return {

@@ -127,6 +127,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       }
       case 'wait': {
         state.wakeAt = new Date(Date.now() + step.durationMs).toISOString();
+        entry.detail = { wakeAt: state.wakeAt };
         await condition(() => state.status !== 'running', step.durationMs);
         entry.outcome = state.status === 'running' ? 'waited' : state.status;
         return next(step);
@@ -134,6 +135,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       case 'waitFor': {
         inbox = [];
         state.wakeAt = new Date(Date.now() + step.timeoutMs).toISOString();
+        entry.detail = { timeoutAt: state.wakeAt };
         let received: JourneyEvent | undefined;
         const arrived = () => {
           received ??= inbox.find((e) => matches({ event: step.event, where: step.where }, e, traits));
@@ -147,7 +149,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         if (received) {
           lastEvent = received;
           entry.outcome = 'event';
-          entry.detail = { event: received.event, messageId: received.messageId };
+          entry.detail = { ...entry.detail, event: received.event, messageId: received.messageId };
           return step.onEvent ?? next(step);
         }
         entry.outcome = 'timeout';

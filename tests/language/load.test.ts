@@ -500,3 +500,14 @@ describe('loadJourneys', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+it('refuses documents that expand aliases without bound', () => {
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 0; i < 8; i++) {
+    const prev = String.fromCharCode(97 + i);
+    const next = String.fromCharCode(98 + i);
+    bomb.push(`${next}: &${next} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`);
+  }
+  const issues = checkJourney(bomb.join('\n'), 'bomb.yaml').issues;
+  expect(issues).toEqual([expect.objectContaining({ line: 1, message: expect.stringMatching(/^YAML: .*alias/i) })]);
+});

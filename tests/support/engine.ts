@@ -18,7 +18,6 @@ import { closeDeliveryQueues, createDeliveryQueues } from '../../delivery/queues
 import { createDeliveryWorkers } from '../../delivery/worker';
 import { loadJourneys } from '../../language/load';
 import { loadTemplates } from '../../messages/templates';
-import type { IngestEvent } from '../../queues/events';
 import { JourneyCatalog } from '../../router/journey-catalog';
 import { routeEvent } from '../../router/route-event';
 import { testRedis, uniquePrefix } from './redis';
@@ -74,6 +73,8 @@ export async function startEngine(options: EngineOptions) {
   const routerDeps = { temporal: options.client, taskQueue, profiles, catalog, logger };
 
   let seq = 0;
+  const nextId = () => `m-${prefix}-${++seq}`;
+  const times = () => ({ timestamp: new Date().toISOString(), receivedAt: new Date().toISOString() });
   return {
     catalog,
     profiles,
@@ -83,16 +84,14 @@ export async function startEngine(options: EngineOptions) {
     taskQueue,
     keys,
     redis,
-    /** Routes an event as the router worker would. */
-    route: (event: Partial<IngestEvent> & Pick<IngestEvent, 'type'>) =>
-      routeEvent(routerDeps, {
-        messageId: `m-${prefix}-${++seq}`,
-        timestamp: new Date().toISOString(),
-        receivedAt: new Date().toISOString(),
-        properties: {},
-        traits: {},
-        ...event,
-      } as IngestEvent),
+    /** Routes a track call as the router worker would; returns its message id with the result. */
+    track: async (userId: string, event: string, properties: Record<string, unknown> = {}, messageId = nextId()) => ({
+      messageId,
+      ...(await routeEvent(routerDeps, { type: 'track', userId, event, properties, messageId, ...times() })),
+    }),
+    /** Routes an identify call as the router worker would. */
+    identify: (userId: string, traits: Record<string, unknown>) =>
+      routeEvent(routerDeps, { type: 'identify', userId, traits, messageId: nextId(), ...times() }),
     /** Lines of one channel's outbox (empty when none yet). */
     outbox: async (channel: string): Promise<OutboxLine[]> => {
       try {
@@ -123,3 +122,4 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
