@@ -506,8 +506,12 @@ it('refuses documents that expand aliases without bound', () => {
   for (let i = 0; i < 8; i++) {
     const prev = String.fromCharCode(97 + i);
     const next = String.fromCharCode(98 + i);
-    bomb.push(`${next}: &${next} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`);
+    bomb.push(
+      `${next}: &${next} [*${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}, *${prev}]`,
+    );
   }
   const issues = checkJourney(bomb.join('\n'), 'bomb.yaml').issues;
-  expect(issues).toEqual([expect.objectContaining({ line: 1, message: expect.stringMatching(/^YAML: .*alias/i) })]);
+  expect(issues).toEqual([
+    expect.objectContaining({ line: 1, message: expect.stringMatching(/^YAML: .*alias/i) }),
+  ]);
 });

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import request from 'supertest';
 import { EVENTS_QUEUE, type IngestEvent } from '../../queues/events';
+import { redisOptionsFromUrl } from '../../runtime/redis-server';
 import { formatPath } from '../../server/errors';
 import { testRedis, testRedisUrl, uniquePrefix } from '../support/redis';
 import { basic, bearer, KEYS, startTestApp, type TestApp } from './fixture';
@@ -119,8 +120,7 @@ describe('HTTP errors', () => {
 
   test('when Redis cannot take the events: 503 with Retry-After, logged', async () => {
     // A real queue whose connection is gone: every add fails at once.
-    const url = new URL(testRedisUrl());
-    const connection = { host: url.hostname, port: Number(url.port), db: Number(url.pathname.slice(1) || 0) };
+    const connection = redisOptionsFromUrl(testRedisUrl());
     const prefix = uniquePrefix('server-closed');
     const closed = new Queue<IngestEvent>(EVENTS_QUEUE, { connection, prefix });
     await closed.waitUntilReady();
