@@ -34,7 +34,9 @@ export function loadOrCreateKeys(options: LoadKeysOptions): ApiKeys {
   const { dataDir, writeKey, adminKey, print = (text) => process.stdout.write(`${text}\n`) } = options;
   const keys = writeKey && adminKey ? { writeKey, adminKey } : fromFile(dataDir, options, print);
   if (keys.writeKey === keys.adminKey) {
-    throw new Error('The write key and the admin key must differ (TOUCHPOINT_WRITE_KEY, TOUCHPOINT_ADMIN_KEY)');
+    throw new Error(
+      'The write key and the admin key must differ (TOUCHPOINT_WRITE_KEY, TOUCHPOINT_ADMIN_KEY)',
+    );
   }
   return keys;
 }
@@ -59,9 +61,7 @@ function fromFile(dataDir: string, env: LoadKeysOptions, print: (text: string) =
     env.writeKey ? undefined : `  write key (ingestion): ${keys.writeKey}`,
     env.adminKey ? undefined : `  admin key:             ${keys.adminKey}`,
   ].filter((line) => line !== undefined);
-  print(
-    [`Touchpoint generated API keys, saved to ${file} (printed only this once):`, ...shown].join('\n'),
-  );
+  print([`Touchpoint generated API keys, saved to ${file} (printed only this once):`, ...shown].join('\n'));
   return keys;
 }
 

@@ -4,18 +4,18 @@ import type { Logger } from 'pino';
 import type { ApiKeys } from '../config/keys';
 import type { IngestEvent } from '../queues/events';
 import { errorHandler, notFound } from './errors';
-import { adminRouter, type JourneyCatalog, type RunInspector } from './routes/admin';
+import { adminRouter, type JourneyLookup, type RunInspector } from './routes/admin';
 import { healthHandler, type HealthCheck } from './routes/health';
 import { ingestRouter } from './routes/ingest';
 
-export type { HealthCheck, JourneyCatalog, RunInspector };
+export type { HealthCheck, JourneyLookup, RunInspector };
 
 export interface AppDeps {
   keys: ApiKeys;
   /** The BullMQ queue named EVENTS_QUEUE, on the installation's queue prefix. */
   eventsQueue: Queue<IngestEvent>;
   health: HealthCheck;
-  journeys: JourneyCatalog;
+  journeys: JourneyLookup;
   runs: RunInspector;
   logger: Logger;
   /** Largest request body, in bytes or as '500kb'. Default 500kb (Segment's batch limit). */

@@ -11,7 +11,13 @@ export const DEFAULT_BODY_LIMIT = '500kb';
 export function jsonBody(limit: number | string = DEFAULT_BODY_LIMIT): RequestHandler[] {
   const requireJson: RequestHandler = (req, _res, next) => {
     if (req.is('application/json')) return next();
-    next(new ApiError(400, 'unsupported_content_type', 'expected a JSON body with Content-Type: application/json'));
+    next(
+      new ApiError(
+        400,
+        'unsupported_content_type',
+        'expected a JSON body with Content-Type: application/json',
+      ),
+    );
   };
   return [requireJson, express.json({ limit })];
 }

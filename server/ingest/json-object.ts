@@ -30,7 +30,9 @@ function problemsIn(root: Record<string, unknown>): Problem[] {
       problems.push({ path, message: `nested more than ${MAX_DEPTH} levels deep` });
       continue;
     }
-    const entries: [string | number, unknown][] = Array.isArray(value) ? [...value.entries()] : Object.entries(value);
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? [...value.entries()]
+      : Object.entries(value);
     const children: typeof stack = [];
     for (const [key, child] of entries) {
       if (typeof key === 'string' && RESERVED_KEYS.has(key)) {

@@ -48,7 +48,9 @@ export const identifySchema = z.object({
 
 export const batchSchema = z.object({
   batch: z
-    .array(z.unknown(), { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array') })
+    .array(z.unknown(), {
+      error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array'),
+    })
     .min(1, 'must hold at least one message')
     .max(MAX_BATCH_SIZE, `must hold at most ${MAX_BATCH_SIZE} messages`),
   /** Shared by every message of the batch; each message's own context keys win. */

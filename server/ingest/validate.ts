@@ -21,6 +21,8 @@ const messageSchemas = {
   identify: identifySchema.transform((data) => ({ type: 'identify' as const, ...data })),
 };
 
+const bodyNotAnObject = () => invalidRequest([{ path: '', message: 'request body must be a JSON object' }]);
+
 function zodIssues(error: z.ZodError, at: readonly PropertyKey[]): Issue[] {
   return error.issues.map((issue) => ({ path: formatPath([...at, ...issue.path]), message: issue.message }));
 }
@@ -44,7 +46,7 @@ function checkMessage(
 
 /** The body of POST /v1/track or /v1/identify. */
 export function validateMessage(type: SupportedType, body: unknown): ValidMessage {
-  if (!isJsonObject(body)) throw invalidRequest([{ path: '', message: 'request body must be a JSON object' }]);
+  if (!isJsonObject(body)) throw bodyNotAnObject();
   const issues: Issue[] = [];
   const message = checkMessage(type, body, [], issues);
   if (!message) throw invalidRequest(issues);
@@ -66,7 +68,7 @@ export interface ValidBatch {
 
 /** The body of POST /v1/batch: either every message is valid, or nothing is. */
 export function validateBatch(body: unknown): ValidBatch {
-  if (!isJsonObject(body)) throw invalidRequest([{ path: '', message: 'request body must be a JSON object' }]);
+  if (!isJsonObject(body)) throw bodyNotAnObject();
 
   const envelope = batchSchema.safeParse(body);
   const issues = envelope.success ? [] : zodIssues(envelope.error, []);

@@ -5,7 +5,7 @@ import { adminAuth } from '../auth';
 import { ApiError } from '../errors';
 
 /** The journeys the engine has loaded. */
-export interface JourneyCatalog {
+export interface JourneyLookup {
   list(): Journey[];
   get(id: string): Journey | undefined;
 }
@@ -17,14 +17,22 @@ export interface RunInspector {
 
 export interface AdminRouterOptions {
   keys: ApiKeys;
-  journeys: JourneyCatalog;
+  journeys: JourneyLookup;
   runs: RunInspector;
 }
 
 /** What the journey list shows of each journey: its identity, triggers and the shape of its steps. */
 export function summariseJourney(journey: Journey) {
   const { id, name, version, defaultLocale, entry, exit, steps } = journey;
-  return { id, name, version, defaultLocale, entry, exit, steps: steps.map((step) => ({ id: step.id, type: step.type })) };
+  return {
+    id,
+    name,
+    version,
+    defaultLocale,
+    entry,
+    exit,
+    steps: steps.map((step) => ({ id: step.id, type: step.type })),
+  };
 }
 
 /** Admin API under /v1/journeys; every route needs the admin key. */

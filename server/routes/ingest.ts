@@ -19,7 +19,12 @@ export interface IngestRouterOptions {
  * Segment-compatible ingestion: POST /track, /identify and /batch. Authenticated before the body
  * is read; validated in full before anything is queued; 202 only once Redis holds the jobs.
  */
-export function ingestRouter({ keys, eventsQueue, bodyLimit, enqueueTimeoutMs }: IngestRouterOptions): Router {
+export function ingestRouter({
+  keys,
+  eventsQueue,
+  bodyLimit,
+  enqueueTimeoutMs,
+}: IngestRouterOptions): Router {
   const router = express.Router();
   const guard = [ingestAuth(keys), ...jsonBody(bodyLimit)];
   const accept = (events: IngestEvent[]) => enqueueEvents(eventsQueue, events, enqueueTimeoutMs);

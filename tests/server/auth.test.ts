@@ -29,10 +29,18 @@ describe('API keys on the HTTP API', () => {
   const event = { userId: 'u-1', event: 'Order Completed', messageId: 'm-auth' };
 
   test.each([
-    ['no Authorization header', undefined, 'missing API key: send the write key as the HTTP Basic username or as a Bearer token'],
+    [
+      'no Authorization header',
+      undefined,
+      'missing API key: send the write key as the HTTP Basic username or as a Bearer token',
+    ],
     ['a wrong Basic key', basic('nope'), 'invalid API key'],
     ['a wrong Bearer key', bearer('nope'), 'invalid API key'],
-    ['the key as the Basic password', `Basic ${Buffer.from(`:${KEYS.writeKey}`).toString('base64')}`, expect.any(String)],
+    [
+      'the key as the Basic password',
+      `Basic ${Buffer.from(`:${KEYS.writeKey}`).toString('base64')}`,
+      expect.any(String),
+    ],
   ])('ingestion with %s → 401, nothing queued', async (_what, auth, message) => {
     const req = request(t.app).post('/v1/track');
     if (auth) req.set('Authorization', auth);
@@ -44,12 +52,18 @@ describe('API keys on the HTTP API', () => {
   });
 
   test('checks the key before reading the body', async () => {
-    const res = await request(t.app).post('/v1/batch').set('Content-Type', 'application/json').send('{not json');
+    const res = await request(t.app)
+      .post('/v1/batch')
+      .set('Content-Type', 'application/json')
+      .send('{not json');
     expect(res.status).toBe(401);
   });
 
   test('the admin key may ingest too', async () => {
-    const res = await request(t.app).post('/v1/track').set('Authorization', bearer(KEYS.adminKey)).send(event);
+    const res = await request(t.app)
+      .post('/v1/track')
+      .set('Authorization', bearer(KEYS.adminKey))
+      .send(event);
     expect(res.status).toBe(202);
     expect(await t.job('m-auth')).toBeDefined();
   });

@@ -14,7 +14,12 @@ const batch = (body: unknown) =>
     .set('Authorization', basic(KEYS.writeKey))
     .send(body as object);
 
-const trackItem = (n: number) => ({ type: 'track', userId: `u-${n}`, event: 'Viewed Product', messageId: `m-${n}` });
+const trackItem = (n: number) => ({
+  type: 'track',
+  userId: `u-${n}`,
+  event: 'Viewed Product',
+  messageId: `m-${n}`,
+});
 
 describe('POST /v1/batch', () => {
   test('queues every message, merging the batch context into each (the message’s own keys win)', async () => {
@@ -43,7 +48,10 @@ describe('POST /v1/batch', () => {
       ['identify', 'm-2'],
     ]);
     expect(jobs[0]!.data.context).toEqual({ library: { name: 'pos-sync' }, channel: 'pos', store: 'sh-01' });
-    expect(jobs[1]!.data).toMatchObject({ traits: { memberId: 'M-100' }, context: { library: { name: 'pos-sync' }, channel: 'batch' } });
+    expect(jobs[1]!.data).toMatchObject({
+      traits: { memberId: 'M-100' },
+      context: { library: { name: 'pos-sync' }, channel: 'batch' },
+    });
     // One receipt time for the whole request.
     expect(jobs[0]!.data.receivedAt).toBe(jobs[1]!.data.receivedAt);
   });
@@ -66,7 +74,10 @@ describe('POST /v1/batch', () => {
       issues: [
         { path: 'batch[1].event', message: 'is required' },
         { path: 'batch[2].properties', message: 'must be a JSON object' },
-        { path: 'batch[3].type', message: 'unsupported type "page": supported types are "track", "identify"' },
+        {
+          path: 'batch[3].type',
+          message: 'unsupported type "page": supported types are "track", "identify"',
+        },
         { path: 'batch[4].timestamp', message: expect.stringContaining('ISO-8601') },
         { path: 'batch[5]', message: 'must be a JSON object' },
       ],
@@ -74,17 +85,25 @@ describe('POST /v1/batch', () => {
     expect(await t.jobs()).toHaveLength(0);
   });
 
-  test.each(['screen', 'group', 'alias'])('names the supported types when a message is a %s call', async (type) => {
-    const res = await batch({ batch: [{ type, userId: 'u' }] });
-    expect(res.status).toBe(400);
-    expect(res.body.issues).toEqual([
-      { path: 'batch[0].type', message: `unsupported type "${type}": supported types are "track", "identify"` },
-    ]);
-  });
+  test.each(['screen', 'group', 'alias'])(
+    'names the supported types when a message is a %s call',
+    async (type) => {
+      const res = await batch({ batch: [{ type, userId: 'u' }] });
+      expect(res.status).toBe(400);
+      expect(res.body.issues).toEqual([
+        {
+          path: 'batch[0].type',
+          message: `unsupported type "${type}": supported types are "track", "identify"`,
+        },
+      ]);
+    },
+  );
 
   test('requires a type on every message', async () => {
     const res = await batch({ batch: [{ userId: 'u', event: 'e' }] });
-    expect(res.body.issues).toEqual([{ path: 'batch[0].type', message: 'is required: one of "track", "identify"' }]);
+    expect(res.body.issues).toEqual([
+      { path: 'batch[0].type', message: 'is required: one of "track", "identify"' },
+    ]);
   });
 
   test('reports nested paths from the batch context too', async () => {
@@ -108,14 +127,16 @@ describe('POST /v1/batch', () => {
     expect(first.body).toEqual({ accepted: 3 });
     const jobs = await t.jobs();
     expect(jobs.map((job) => job.data.messageId)).toEqual(['m-1', 'm-2']);
-    expect(jobs[0]!.data.properties).toEqual({ first: true });
+    expect(jobs[0]!.data).toMatchObject({ properties: { first: true } });
   });
 
   test(`takes ${MAX_BATCH_SIZE} messages and refuses ${MAX_BATCH_SIZE + 1}`, async () => {
     const items = Array.from({ length: MAX_BATCH_SIZE + 1 }, (_, n) => trackItem(n));
     const tooMany = await batch({ batch: items });
     expect(tooMany.status).toBe(400);
-    expect(tooMany.body.issues).toEqual([{ path: 'batch', message: `must hold at most ${MAX_BATCH_SIZE} messages` }]);
+    expect(tooMany.body.issues).toEqual([
+      { path: 'batch', message: `must hold at most ${MAX_BATCH_SIZE} messages` },
+    ]);
     expect(await t.jobs()).toHaveLength(0);
 
     const full = await batch({ batch: items.slice(0, MAX_BATCH_SIZE) });

@@ -78,9 +78,14 @@ describe('prototype pollution attempts', () => {
   });
 
   test('an item whose own __proto__ claims a supported type is still checked on its own fields', async () => {
-    const res = await send('/v1/batch', '{"batch":[{"__proto__":{"type":"track"},"userId":"u","event":"e"}]}');
+    const res = await send(
+      '/v1/batch',
+      '{"batch":[{"__proto__":{"type":"track"},"userId":"u","event":"e"}]}',
+    );
     expect(res.status).toBe(400);
-    expect(res.body.issues).toEqual([{ path: 'batch[0].type', message: 'is required: one of "track", "identify"' }]);
+    expect(res.body.issues).toEqual([
+      { path: 'batch[0].type', message: 'is required: one of "track", "identify"' },
+    ]);
     expectCleanPrototypes();
   });
 });
@@ -91,7 +96,10 @@ describe('deep nesting', () => {
     const res = await send('/v1/track', json);
     expect(res.status).toBe(400);
     expect(res.body.issues).toEqual([
-      { path: `properties.a${'[0]'.repeat(MAX_DEPTH - 1)}`, message: `nested more than ${MAX_DEPTH} levels deep` },
+      {
+        path: `properties.a${'[0]'.repeat(MAX_DEPTH - 1)}`,
+        message: `nested more than ${MAX_DEPTH} levels deep`,
+      },
     ]);
   });
 

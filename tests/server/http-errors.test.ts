@@ -26,10 +26,15 @@ describe('HTTP errors', () => {
 
   test('a body over 500 KB is 413 payload_too_large and queues nothing', async () => {
     t = await startTestApp();
-    const big = { batch: [{ type: 'track', userId: 'u', event: 'e', properties: { blob: 'x'.repeat(520_000) } }] };
+    const big = {
+      batch: [{ type: 'track', userId: 'u', event: 'e', properties: { blob: 'x'.repeat(520_000) } }],
+    };
     const res = await post('/v1/batch').send(big);
     expect(res.status).toBe(413);
-    expect(res.body).toEqual({ error: 'payload_too_large', message: expect.stringContaining('512000 bytes') });
+    expect(res.body).toEqual({
+      error: 'payload_too_large',
+      message: expect.stringContaining('512000 bytes'),
+    });
     expect(await t.jobs()).toHaveLength(0);
 
     const justUnder = { userId: 'u', event: 'e', properties: { blob: 'x'.repeat(500_000) } };
@@ -38,16 +43,25 @@ describe('HTTP errors', () => {
 
   test('the body limit is configurable', async () => {
     t = await startTestApp({ bodyLimit: 1024 });
-    const res = await post('/v1/track').send({ userId: 'u', event: 'e', properties: { blob: 'x'.repeat(2000) } });
+    const res = await post('/v1/track').send({
+      userId: 'u',
+      event: 'e',
+      properties: { blob: 'x'.repeat(2000) },
+    });
     expect(res.status).toBe(413);
     expect(res.body.error).toBe('payload_too_large');
   });
 
   test('malformed JSON is 400 invalid_json with the parser’s reason', async () => {
     t = await startTestApp();
-    const res = await post('/v1/track').set('Content-Type', 'application/json').send('{"userId": "u", "event": ');
+    const res = await post('/v1/track')
+      .set('Content-Type', 'application/json')
+      .send('{"userId": "u", "event": ');
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: 'invalid_json', message: expect.stringMatching(/^request body is not valid JSON: /) });
+    expect(res.body).toEqual({
+      error: 'invalid_json',
+      message: expect.stringMatching(/^request body is not valid JSON: /),
+    });
     expect(res.text).not.toMatch(/at .*\.js:\d+/);
     expect(await t.jobs()).toHaveLength(0);
   });

@@ -85,5 +85,7 @@ test('a damaged keys.json stops start-up with what to do, and is left alone', ()
 });
 
 test('the same key for writing and administering is refused', () => {
-  expect(() => loadOrCreateKeys({ dataDir, print, writeKey: 'same', adminKey: 'same' })).toThrow(/must differ/);
+  expect(() => loadOrCreateKeys({ dataDir, print, writeKey: 'same', adminKey: 'same' })).toThrow(
+    /must differ/,
+  );
 });

@@ -1,0 +1,128 @@
+import type { Server } from 'node:http';
+import { Queue, type Worker as BullWorker } from 'bullmq';
+import type { Worker as TemporalWorker } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { RunInspector } from '../audit/runs';
+import { loadOrCreateKeys } from '../config/keys';
+import type { Settings } from '../config/settings';
+import { JourneyStats } from '../customers/journey-stats';
+import { RedisKeys } from '../customers/keys';
+import { ProfileStore } from '../customers/profiles';
+import { TouchLog } from '../customers/touches';
+import { loadChannelConfig } from '../delivery/channel-config';
+import { closeDeliveryQueues, createDeliveryQueues } from '../delivery/queues';
+import { createDeliveryWorkers } from '../delivery/worker';
+import { loadJourneys } from '../language/load';
+import { loadTemplates } from '../messages/templates';
+import { EVENTS_QUEUE, type IngestEvent } from '../queues/events';
+import { JourneyCatalog } from '../router/journey-catalog';
+import { createRouterWorker } from '../router/worker';
+import { createApp } from '../server/app';
+import { createJourneyWorker } from './journey-worker';
+import type { Role } from './roles';
+import { openServices } from './services';
+
+export interface Touchpoint {
+  /** The HTTP port actually bound (PORT=0 picks a free one), when the api role runs. */
+  port?: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the roles this process runs. Config is checked before any server starts, so a bad
+ * journey or template stops start-up at once with every error listed.
+ */
+export async function startTouchpoint(settings: Settings, roles: Set<Role>, logger: Logger): Promise<Touchpoint> {
+  const templates = loadTemplates(settings.templatesDir);
+  const catalog = new JourneyCatalog(loadJourneys(settings.journeysDir, { templates }));
+  const channels = loadChannelConfig(settings.configFile);
+  logger.info({ journeys: catalog.list().map((j) => `${j.id}@${j.version}`), roles: [...roles] }, 'configuration loaded');
+
+  const services = await openServices(settings, logger);
+  const stops: (() => Promise<void>)[] = [() => services.close()];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch((err) => logger.error({ err }, 'shutdown step failed'));
+  };
+
+  try {
+    // BullMQ shares this connection for commands and duplicates it for its blocking reads.
+    const { redis, redis: connection, temporal } = services;
+    const keys = new RedisKeys(settings.keyPrefix);
+    const prefix = settings.queuePrefix;
+    const profiles = new ProfileStore(redis, keys);
+    const queues = createDeliveryQueues(connection, prefix);
+    stops.push(() => closeDeliveryQueues(queues));
+    const bullWorkers: BullWorker[] = [];
+    let journeyWorker: TemporalWorker | undefined;
+
+    if (roles.has('delivery')) {
+      bullWorkers.push(...createDeliveryWorkers({ connection, prefix, redis, keys, channels, outboxDir: settings.outboxDir, logger }));
+    }
+    if (roles.has('router')) {
+      bullWorkers.push(
+        createRouterWorker({ connection, prefix, redis, keys, temporal, taskQueue: settings.taskQueue, profiles, catalog, logger }),
+      );
+    }
+    stops.push(() => Promise.all(bullWorkers.map((w) => w.close())).then(() => undefined));
+
+    if (roles.has('journeys')) {
+      const created = await createJourneyWorker({
+        address: services.temporalAddress,
+        namespace: settings.temporalNamespace,
+        taskQueue: settings.taskQueue,
+        deps: { profiles, touches: new TouchLog(redis, keys), stats: new JourneyStats(redis, keys), templates, queues, channels },
+        logger,
+      });
+      journeyWorker = created.worker;
+      const running = created.worker.run().catch((err) => {
+        logger.fatal({ err }, 'Temporal worker stopped');
+        process.exitCode = 1;
+        process.kill(process.pid, 'SIGTERM');
+      });
+      stops.push(async () => {
+        if (created.worker.getState() === 'RUNNING') created.worker.shutdown();
+        await running;
+        await created.connection.close();
+      });
+    }
+
+    let port: number | undefined;
+    if (roles.has('api')) {
+      const eventsQueue = new Queue<IngestEvent>(EVENTS_QUEUE, { connection, prefix });
+      stops.push(() => eventsQueue.close());
+      const health = async () => ({
+        redis: (await redis.ping().catch(() => null)) === 'PONG',
+        temporal: await temporal.workflowService.getSystemInfo({}).then(
+          () => true,
+          () => false,
+        ),
+        workers:
+          (!journeyWorker || journeyWorker.getState() === 'RUNNING') && bullWorkers.every((w) => w.isRunning()),
+      });
+      const app = createApp({
+        keys: loadOrCreateKeys({ dataDir: settings.dataDir, writeKey: settings.writeKey, adminKey: settings.adminKey }),
+        eventsQueue,
+        health,
+        journeys: catalog,
+        runs: new RunInspector(temporal, settings.temporalNamespace, services.temporalUiUrl),
+        logger,
+      });
+      const server = await listen(app, settings.port);
+      port = (server.address() as { port: number }).port;
+      stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      logger.info({ port, temporalUi: services.temporalUiUrl }, `Touchpoint API listening on http://localhost:${port}`);
+    }
+    return { port, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function listen(app: ReturnType<typeof createApp>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port);
+    server.once('listening', () => resolve(server));
+    server.once('error', reject);
+  });
+}
