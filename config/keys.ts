@@ -32,7 +32,21 @@ export function generateKey(kind: 'write' | 'admin'): string {
  */
 export function loadOrCreateKeys(options: LoadKeysOptions): ApiKeys {
   const { dataDir, writeKey, adminKey, print = (text) => process.stdout.write(`${text}\n`) } = options;
-  const keys = writeKey && adminKey ? { writeKey, adminKey } : fromFile(dataDir, options, print);
+  if (writeKey && adminKey) return distinct({ writeKey, adminKey });
+
+  const file = path.join(dataDir, KEYS_FILE);
+  const stored = storedKeys(file);
+  const keys = { writeKey: writeKey || stored.keys.writeKey, adminKey: adminKey || stored.keys.adminKey };
+  if (stored.created) {
+    const lines = [`Touchpoint generated API keys, saved to ${file} (printed only this once):`];
+    if (!writeKey) lines.push(`  write key (ingestion): ${keys.writeKey}`);
+    if (!adminKey) lines.push(`  admin key:             ${keys.adminKey}`);
+    print(lines.join('\n'));
+  }
+  return distinct(keys);
+}
+
+function distinct(keys: ApiKeys): ApiKeys {
   if (keys.writeKey === keys.adminKey) {
     throw new Error(
       'The write key and the admin key must differ (TOUCHPOINT_WRITE_KEY, TOUCHPOINT_ADMIN_KEY)',
@@ -41,28 +55,21 @@ export function loadOrCreateKeys(options: LoadKeysOptions): ApiKeys {
   return keys;
 }
 
-function fromFile(dataDir: string, env: LoadKeysOptions, print: (text: string) => void): ApiKeys {
-  const file = path.join(dataDir, KEYS_FILE);
-  const stored = readKeysFile(file);
-  if (stored) return { writeKey: env.writeKey || stored.writeKey, adminKey: env.adminKey || stored.adminKey };
+/** The keys in `file`, creating it with fresh keys when there is none. */
+function storedKeys(file: string): { keys: ApiKeys; created: boolean } {
+  const existing = readKeysFile(file);
+  if (existing) return { keys: existing, created: false };
 
-  const generated: ApiKeys = { writeKey: generateKey('write'), adminKey: generateKey('admin') };
-  fs.mkdirSync(dataDir, { recursive: true });
+  const keys: ApiKeys = { writeKey: generateKey('write'), adminKey: generateKey('admin') };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   try {
     // 'wx': never overwrite; if another process created the file meanwhile, use its keys.
-    fs.writeFileSync(file, `${JSON.stringify(generated, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
+    fs.writeFileSync(file, `${JSON.stringify(keys, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return fromFile(dataDir, env, print);
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return storedKeys(file);
     throw err;
   }
-
-  const keys = { writeKey: env.writeKey || generated.writeKey, adminKey: env.adminKey || generated.adminKey };
-  const shown = [
-    env.writeKey ? undefined : `  write key (ingestion): ${keys.writeKey}`,
-    env.adminKey ? undefined : `  admin key:             ${keys.adminKey}`,
-  ].filter((line) => line !== undefined);
-  print([`Touchpoint generated API keys, saved to ${file} (printed only this once):`, ...shown].join('\n'));
-  return keys;
+  return { keys, created: true };
 }
 
 function readKeysFile(file: string): ApiKeys | undefined {

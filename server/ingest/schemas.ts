@@ -62,5 +62,3 @@ export type IdentifyInput = z.output<typeof identifySchema>;
 
 /** A validated message, tagged with its type. */
 export type ValidMessage = ({ type: 'track' } & TrackInput) | ({ type: 'identify' } & IdentifyInput);
-
-export const schemaFor = { track: trackSchema, identify: identifySchema } as const;

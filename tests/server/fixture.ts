@@ -32,6 +32,8 @@ export const JOURNEYS: Journey[] = [
 export interface TestApp {
   app: ReturnType<typeof createApp>;
   queue: Queue<IngestEvent>;
+  /** The queue's BullMQ prefix, for workers that should consume it. */
+  prefix: string;
   /** Lines the app logged (pino JSON). */
   logs: string[];
   /** Every job on the queue, in the order added. */
@@ -61,6 +63,7 @@ export async function startTestApp(overrides: Partial<AppDeps> = {}): Promise<Te
   return {
     app,
     queue,
+    prefix,
     logs,
     jobs: async () => (await queue.getJobs(['waiting'], 0, -1, true)).filter((job) => job !== undefined),
     job: (messageId) => queue.getJob(eventJobId(messageId)),

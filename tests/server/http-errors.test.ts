@@ -79,6 +79,15 @@ describe('HTTP errors', () => {
     });
   });
 
+  test('a charset other than UTF-8 is 415 unsupported_charset', async () => {
+    t = await startTestApp();
+    const res = await post('/v1/track')
+      .set('Content-Type', 'application/json; charset=latin1')
+      .send('{"userId":"u","event":"e"}');
+    expect(res.status).toBe(415);
+    expect(res.body).toEqual({ error: 'unsupported_charset', message: 'unsupported charset "LATIN1"' });
+  });
+
   test('a request without a body is 400', async () => {
     t = await startTestApp();
     const res = await post('/v1/identify');

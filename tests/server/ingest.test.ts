@@ -1,5 +1,8 @@
+import { gzipSync } from 'node:zlib';
+import { Worker } from 'bullmq';
 import request from 'supertest';
-import { eventJobId } from '../../queues/events';
+import { EVENTS_QUEUE, eventJobId } from '../../queues/events';
+import { testRedis } from '../support/redis';
 import { basic, bearer, KEYS, startTestApp, type TestApp } from './fixture';
 
 let t: TestApp;
@@ -107,6 +110,42 @@ describe('POST /v1/track', () => {
     const jobs = await t.jobs();
     expect(jobs).toHaveLength(1);
     expect(jobs[0]!.data).toMatchObject({ properties: { n: 1 } });
+  });
+
+  test('a messageId repeated after the event was processed is still ignored (the completed record is kept)', async () => {
+    const connection = testRedis();
+    const processed: string[] = [];
+    const worker = new Worker(EVENTS_QUEUE, async (job) => void processed.push(job.data.messageId), {
+      connection,
+      prefix: t.prefix,
+    });
+    try {
+      expect((await track({ userId: 'u-1', event: 'Order Completed', messageId: 'm-done' })).status).toBe(
+        202,
+      );
+      while ((await t.job('m-done'))?.finishedOn === undefined) await new Promise((r) => setTimeout(r, 20));
+      expect((await track({ userId: 'u-1', event: 'Order Completed', messageId: 'm-done' })).status).toBe(
+        202,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      expect(processed).toEqual(['m-done']);
+      expect(await t.queue.getJobState(eventJobId('m-done'))).toBe('completed');
+      expect(await t.queue.count()).toBe(0);
+    } finally {
+      await worker.close();
+      await connection.quit();
+    }
+  });
+
+  test('takes a gzip-compressed body, as some Segment libraries send', async () => {
+    const res = await request(t.app)
+      .post('/v1/track')
+      .set('Authorization', basic(KEYS.writeKey))
+      .set('Content-Type', 'application/json')
+      .set('Content-Encoding', 'gzip')
+      .send(gzipSync(JSON.stringify({ userId: 'u-1', event: 'Zipped', messageId: 'm-gzip' })));
+    expect(res.status).toBe(202);
+    expect((await t.job('m-gzip'))!.data).toMatchObject({ event: 'Zipped' });
   });
 
   test('takes the write key as a Bearer token too', async () => {
