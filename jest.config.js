@@ -9,4 +9,5 @@ module.exports = {
   setupFiles: ['<rootDir>/tests/support/quiet-temporal.ts'],
   testTimeout: 120000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/tests/support/summary-reporter.js'],
 };

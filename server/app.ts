@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { ApiKeys } from '../config/keys';
 import type { IngestEvent } from '../queues/events';
 import { errorHandler, notFound } from './errors';
-import { adminRouter, type JourneyLookup, type RunInspector } from './routes/admin';
+import { adminRouter, type JourneyLookup, type RunLookup } from './routes/admin';
 import { healthHandler, type HealthCheck } from './routes/health';
 import { ingestRouter } from './routes/ingest';
 
-export type { HealthCheck, JourneyLookup, RunInspector };
+export type { HealthCheck, JourneyLookup, RunLookup };
 
 export interface AppDeps {
   keys: ApiKeys;
@@ -16,7 +16,7 @@ export interface AppDeps {
   eventsQueue: Queue<IngestEvent>;
   health: HealthCheck;
   journeys: JourneyLookup;
-  runs: RunInspector;
+  runs: RunLookup;
   logger: Logger;
   /** Largest request body, in bytes or as '500kb'. Default 500kb (Segment's batch limit). */
   bodyLimit?: number | string;

@@ -11,14 +11,14 @@ export interface JourneyLookup {
 }
 
 /** Live state of one customer's run of a journey; null when there is none. */
-export interface RunInspector {
+export interface RunLookup {
   describe(journeyId: string, customerId: string): Promise<unknown | null>;
 }
 
 export interface AdminRouterOptions {
   keys: ApiKeys;
   journeys: JourneyLookup;
-  runs: RunInspector;
+  runs: RunLookup;
 }
 
 /** What the journey list shows of each journey: its identity, triggers and the shape of its steps. */

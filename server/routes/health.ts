@@ -16,9 +16,9 @@ export function healthHandler(check: HealthCheck, timeoutMs: number, logger: Log
     try {
       parts = await withTimeout(check(), timeoutMs, 'health check');
     } catch (err) {
+      // The reason (addresses, internals) goes to the log, not to unauthenticated callers.
       logger.warn({ err }, 'health check failed');
-      const message = err instanceof Error ? err.message : String(err);
-      res.status(503).json({ status: 'down', down: ['health-check'], parts: {}, message });
+      res.status(503).json({ status: 'down', down: ['health-check'], parts: {} });
       return;
     }
     const down = Object.keys(parts).filter((part) => parts[part] !== true);

@@ -1,6 +1,6 @@
 import { TypedSearchAttributes } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { customerIdKey, journeyIdKey, journeyVersionKey } from '../../runtime/search-attributes';
 import { createDevServerEnv, createTimeSkippingEnv } from '../support/temporal';
 import type { upsertTouchpointStep } from './workflows/search-attributes-probe';
@@ -10,9 +10,6 @@ import type { upsertTouchpointStep } from './workflows/search-attributes-probe';
  * rejects them until they are registered through OperatorService.AddSearchAttributes, which
  * createTimeSkippingEnv() does; the dev server gets them as --search-attribute flags.
  */
-
-// The worker's INFO lines (bundle size, state changes) only bury the test output.
-Runtime.install({ logger: new DefaultLogger('ERROR') });
 
 const startAttributes = new TypedSearchAttributes([
   { key: journeyIdKey, value: 'welcome' },
