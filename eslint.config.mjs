@@ -9,6 +9,14 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   prettier,
   {
+    // CommonJS config and reporter files run in Node.
+    files: ['**/*.js'],
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', process: 'readonly' },
+    },
+  },
+  {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },

@@ -11,6 +11,7 @@ export function createActivities(deps: ActivityDeps): JourneyActivities {
   return {
     sendMessage: (request: SendRequest) => sendMessage(deps, request),
     loadTraits: (customerId: string) => deps.profiles.get(customerId),
-    recordProgress: (r: ProgressRecord) => deps.stats.countOnce(r.journeyId, r.journeyVersion, r.field, r.key),
+    recordProgress: (r: ProgressRecord) =>
+      deps.stats.countOnce(r.journeyId, r.journeyVersion, r.field, r.key),
   };
 }

@@ -47,7 +47,8 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
     return { status: 'skipped', reason: 'no_address' };
   }
 
-  const requested = request.locale ?? (typeof traits.locale === 'string' ? traits.locale : request.defaultLocale);
+  const requested =
+    request.locale ?? (typeof traits.locale === 'string' ? traits.locale : request.defaultLocale);
   const context = buildRenderContext({
     customerId: request.customerId,
     traits,
@@ -84,9 +85,14 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
 
 /** A retry of a step already recorded: re-queue the very same message (a no-op if queued), nothing new. */
 async function resume(deps: SendDeps, request: SendRequest, existing: TouchRecord): Promise<SendOutcome> {
-  if (existing.status.startsWith('skipped:')) return { status: 'skipped', reason: existing.status.slice('skipped:'.length) };
+  if (existing.status.startsWith('skipped:'))
+    return { status: 'skipped', reason: existing.status.slice('skipped:'.length) };
   if (existing.message) {
-    await enqueueDelivery(deps.queues[request.channel], JSON.parse(existing.message), deps.channels[request.channel]);
+    await enqueueDelivery(
+      deps.queues[request.channel],
+      JSON.parse(existing.message),
+      deps.channels[request.channel],
+    );
   }
   return { status: 'duplicate' };
 }

@@ -14,7 +14,11 @@ const ADDRESS_TRAITS: Record<Channel, string[]> = {
   webhook: [],
 };
 
-export function addressFor(channel: Channel, customerId: string, traits: Record<string, unknown>): string | undefined {
+export function addressFor(
+  channel: Channel,
+  customerId: string,
+  traits: Record<string, unknown>,
+): string | undefined {
   for (const trait of ADDRESS_TRAITS[channel]) {
     const value = Object.prototype.hasOwnProperty.call(traits, trait) ? traits[trait] : undefined;
     if (typeof value === 'string' && value.trim() !== '') return value.trim();

@@ -20,7 +20,14 @@ export class JourneyStats {
 
   /** Bumps a counter once per key, however often it is called. */
   async countOnce(journeyId: string, version: number, field: string, key: string): Promise<void> {
-    await this.redis.eval(COUNT_ONCE, 2, this.keys.counted(key), this.keys.journeyStats(journeyId, version), field, COUNTED_TTL_SECONDS);
+    await this.redis.eval(
+      COUNT_ONCE,
+      2,
+      this.keys.counted(key),
+      this.keys.journeyStats(journeyId, version),
+      field,
+      COUNTED_TTL_SECONDS,
+    );
   }
 
   async get(journeyId: string, version: number): Promise<Record<string, number>> {

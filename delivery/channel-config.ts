@@ -25,7 +25,9 @@ const providerSchema = z.discriminatedUnion('type', [
 const channelSchema = z.strictObject({
   provider: providerSchema.default({ type: 'outbox' }),
   /** The gateway's limit: at most `max` messages per `perMs` milliseconds, across all workers. */
-  rateLimit: z.strictObject({ max: z.number().int().positive(), perMs: z.number().int().positive() }).optional(),
+  rateLimit: z
+    .strictObject({ max: z.number().int().positive(), perMs: z.number().int().positive() })
+    .optional(),
   concurrency: z.number().int().positive().default(5),
   attempts: z.number().int().positive().default(8),
   backoffMs: z.number().int().positive().default(2000),

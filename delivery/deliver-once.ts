@@ -34,7 +34,12 @@ export async function deliverOnce(
   return 'sent';
 }
 
-async function markSent(redis: Redis, keys: RedisKeys, message: DeliveryMessage, markerKey: string): Promise<void> {
+async function markSent(
+  redis: Redis,
+  keys: RedisKeys,
+  message: DeliveryMessage,
+  markerKey: string,
+): Promise<void> {
   await redis
     .multi()
     .set(markerKey, 'sent', 'EX', MARKER_TTL_SECONDS)

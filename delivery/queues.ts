@@ -7,7 +7,8 @@ export type DeliveryQueues = Record<Channel, Queue<DeliveryMessage>>;
 
 export function createDeliveryQueues(connection: ConnectionOptions, prefix: string): DeliveryQueues {
   const queues = {} as DeliveryQueues;
-  for (const channel of CHANNELS) queues[channel] = new Queue<DeliveryMessage>(deliveryQueueName(channel), { connection, prefix });
+  for (const channel of CHANNELS)
+    queues[channel] = new Queue<DeliveryMessage>(deliveryQueueName(channel), { connection, prefix });
   return queues;
 }
 
@@ -15,7 +16,11 @@ export function createDeliveryQueues(connection: ConnectionOptions, prefix: stri
  * Queues a message under its idempotency key: adding the same key again while the job exists
  * is a no-op in BullMQ, and deliverOnce covers the time after the job record is gone.
  */
-export async function enqueueDelivery(queue: Queue<DeliveryMessage>, message: DeliveryMessage, config: ChannelConfig): Promise<void> {
+export async function enqueueDelivery(
+  queue: Queue<DeliveryMessage>,
+  message: DeliveryMessage,
+  config: ChannelConfig,
+): Promise<void> {
   await queue.add('deliver', message, {
     jobId: deliveryJobId(message.idempotencyKey),
     attempts: config.attempts,

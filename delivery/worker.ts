@@ -34,7 +34,13 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
           return result;
         } catch (err) {
           if (err instanceof PermanentDeliveryError) {
-            await deps.redis.hset(deps.keys.touch(job.data.idempotencyKey), 'status', 'failed', 'error', err.message);
+            await deps.redis.hset(
+              deps.keys.touch(job.data.idempotencyKey),
+              'status',
+              'failed',
+              'error',
+              err.message,
+            );
             throw new UnrecoverableError(err.message);
           }
           throw err;
@@ -44,11 +50,16 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
         connection: deps.connection,
         prefix: deps.prefix,
         concurrency: config.concurrency,
-        limiter: config.rateLimit ? { max: config.rateLimit.max, duration: config.rateLimit.perMs } : undefined,
+        limiter: config.rateLimit
+          ? { max: config.rateLimit.max, duration: config.rateLimit.perMs }
+          : undefined,
       },
     );
     worker.on('failed', (job, err) =>
-      log.warn({ idempotencyKey: job?.data.idempotencyKey, attempt: job?.attemptsMade, err: err.message }, 'delivery failed'),
+      log.warn(
+        { idempotencyKey: job?.data.idempotencyKey, attempt: job?.attemptsMade, err: err.message },
+        'delivery failed',
+      ),
     );
     worker.on('error', (err) => log.error({ err }, 'delivery worker error'));
     return worker;

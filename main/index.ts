@@ -11,7 +11,11 @@ import { startTouchpoint } from './touchpoint';
 async function main(): Promise<void> {
   const settings = loadSettings();
   const logger = createLogger(settings.logLevel);
-  const touchpoint = await startTouchpoint(settings, parseRoles(process.argv.slice(2), process.env.TOUCHPOINT_ROLES), logger);
+  const touchpoint = await startTouchpoint(
+    settings,
+    parseRoles(process.argv.slice(2), process.env.TOUCHPOINT_ROLES),
+    logger,
+  );
 
   let stopping = false;
   const shutdown = (signal: string) => {

@@ -13,14 +13,18 @@ export interface JourneyWorkerOptions {
 }
 
 /** The Temporal worker that runs journey workflows and their activities. */
-export async function createJourneyWorker(options: JourneyWorkerOptions): Promise<{ worker: Worker; connection: NativeConnection }> {
+export async function createJourneyWorker(
+  options: JourneyWorkerOptions,
+): Promise<{ worker: Worker; connection: NativeConnection }> {
   routeSdkLogs(options.logger);
   const connection = await NativeConnection.connect({ address: options.address });
   const worker = await Worker.create({
     connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(options.workflowBundle
+      ? { workflowBundle: options.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
     activities: createActivities(options.deps),
   });
   return { worker, connection };

@@ -6,10 +6,14 @@ export const ROLES: readonly Role[] = ['api', 'journeys', 'router', 'delivery'];
 export function parseRoles(argv: string[], env: string | undefined): Set<Role> {
   const flag = argv.findIndex((a) => a === '--role' || a.startsWith('--role='));
   const raw = flag >= 0 ? (argv[flag]!.includes('=') ? argv[flag]!.split('=')[1] : argv[flag + 1]) : env;
-  const names = (raw ?? 'all').split(',').map((r) => r.trim()).filter(Boolean);
+  const names = (raw ?? 'all')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
   if (names.includes('all')) return new Set(ROLES);
   for (const name of names) {
-    if (!ROLES.includes(name as Role)) throw new Error(`unknown role "${name}": use all or ${ROLES.join(', ')}`);
+    if (!ROLES.includes(name as Role))
+      throw new Error(`unknown role "${name}": use all or ${ROLES.join(', ')}`);
   }
   return new Set(names as Role[]);
 }

@@ -19,7 +19,8 @@ export interface Services {
 export async function openServices(settings: Settings, logger: Logger): Promise<Services> {
   const stops: (() => Promise<void>)[] = [];
   const close = async () => {
-    for (const stop of stops.reverse()) await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    for (const stop of stops.reverse())
+      await stop().catch((err) => logger.error({ err }, 'shutdown step failed'));
   };
   try {
     let redisUrl = settings.redisUrl;
@@ -38,8 +39,15 @@ export async function openServices(settings: Settings, logger: Logger): Promise<
     let temporalAddress = settings.temporalAddress;
     let temporalUiUrl: string | undefined;
     if (!temporalAddress) {
-      const server = await startTemporalDevServer({ dataDir: settings.dataDir, namespace: settings.temporalNamespace, logger });
-      logger.info({ address: server.address, ui: server.uiUrl, reused: server.reused }, 'embedded Temporal dev server ready');
+      const server = await startTemporalDevServer({
+        dataDir: settings.dataDir,
+        namespace: settings.temporalNamespace,
+        logger,
+      });
+      logger.info(
+        { address: server.address, ui: server.uiUrl, reused: server.reused },
+        'embedded Temporal dev server ready',
+      );
       stops.push(() => server.stop());
       temporalAddress = server.address;
       temporalUiUrl = server.uiUrl;

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import { Queue, type Worker as BullWorker } from 'bullmq';
+import IORedis from 'ioredis';
 import type { Worker as TemporalWorker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { RunInspector } from '../audit/runs';
@@ -18,6 +19,7 @@ import { EVENTS_QUEUE, type IngestEvent } from '../queues/events';
 import { JourneyCatalog } from '../router/journey-catalog';
 import { createRouterWorker } from '../router/worker';
 import { createApp } from '../server/app';
+import { createHealthCheck } from './health';
 import { createJourneyWorker } from './journey-worker';
 import type { Role } from './roles';
 import { openServices } from './services';
@@ -32,16 +34,31 @@ export interface Touchpoint {
  * Starts the roles this process runs. Config is checked before any server starts, so a bad
  * journey or template stops start-up at once with every error listed.
  */
-export async function startTouchpoint(settings: Settings, roles: Set<Role>, logger: Logger): Promise<Touchpoint> {
+export async function startTouchpoint(
+  settings: Settings,
+  roles: Set<Role>,
+  logger: Logger,
+): Promise<Touchpoint> {
   const templates = loadTemplates(settings.templatesDir);
   const catalog = new JourneyCatalog(loadJourneys(settings.journeysDir, { templates }));
   const channels = loadChannelConfig(settings.configFile);
-  logger.info({ journeys: catalog.list().map((j) => `${j.id}@${j.version}`), roles: [...roles] }, 'configuration loaded');
+  const apiKeys = roles.has('api')
+    ? loadOrCreateKeys({
+        dataDir: settings.dataDir,
+        writeKey: settings.writeKey,
+        adminKey: settings.adminKey,
+      })
+    : undefined;
+  logger.info(
+    { journeys: catalog.list().map((j) => `${j.id}@${j.version}`), roles: [...roles] },
+    'configuration loaded',
+  );
 
   const services = await openServices(settings, logger);
   const stops: (() => Promise<void>)[] = [() => services.close()];
   const stop = async () => {
-    for (const step of stops.reverse()) await step().catch((err) => logger.error({ err }, 'shutdown step failed'));
+    for (const step of stops.reverse())
+      await step().catch((err) => logger.error({ err }, 'shutdown step failed'));
   };
 
   try {
@@ -56,11 +73,31 @@ export async function startTouchpoint(settings: Settings, roles: Set<Role>, logg
     let journeyWorker: TemporalWorker | undefined;
 
     if (roles.has('delivery')) {
-      bullWorkers.push(...createDeliveryWorkers({ connection, prefix, redis, keys, channels, outboxDir: settings.outboxDir, logger }));
+      bullWorkers.push(
+        ...createDeliveryWorkers({
+          connection,
+          prefix,
+          redis,
+          keys,
+          channels,
+          outboxDir: settings.outboxDir,
+          logger,
+        }),
+      );
     }
     if (roles.has('router')) {
       bullWorkers.push(
-        createRouterWorker({ connection, prefix, redis, keys, temporal, taskQueue: settings.taskQueue, profiles, catalog, logger }),
+        createRouterWorker({
+          connection,
+          prefix,
+          redis,
+          keys,
+          temporal,
+          taskQueue: settings.taskQueue,
+          profiles,
+          catalog,
+          logger,
+        }),
       );
     }
     stops.push(() => Promise.all(bullWorkers.map((w) => w.close())).then(() => undefined));
@@ -70,7 +107,14 @@ export async function startTouchpoint(settings: Settings, roles: Set<Role>, logg
         address: services.temporalAddress,
         namespace: settings.temporalNamespace,
         taskQueue: settings.taskQueue,
-        deps: { profiles, touches: new TouchLog(redis, keys), stats: new JourneyStats(redis, keys), templates, queues, channels },
+        deps: {
+          profiles,
+          touches: new TouchLog(redis, keys),
+          stats: new JourneyStats(redis, keys),
+          templates,
+          queues,
+          channels,
+        },
         logger,
       });
       journeyWorker = created.worker;
@@ -88,19 +132,29 @@ export async function startTouchpoint(settings: Settings, roles: Set<Role>, logg
 
     let port: number | undefined;
     if (roles.has('api')) {
-      const eventsQueue = new Queue<IngestEvent>(EVENTS_QUEUE, { connection, prefix });
-      stops.push(() => eventsQueue.close());
-      const health = async () => ({
-        redis: (await redis.ping().catch(() => null)) === 'PONG',
-        temporal: await temporal.workflowService.getSystemInfo({}).then(
-          () => true,
-          () => false,
-        ),
-        workers:
-          (!journeyWorker || journeyWorker.getState() === 'RUNNING') && bullWorkers.every((w) => w.isRunning()),
+      // Its own connection without an offline queue: during a Redis outage ingestion answers 503
+      // at once instead of holding requests until the enqueue timeout.
+      const producer = new IORedis({ ...services.redisOptions, enableOfflineQueue: false });
+      const eventsQueue = new Queue<IngestEvent>(EVENTS_QUEUE, { connection: producer, prefix });
+      stops.push(async () => {
+        await eventsQueue.close();
+        await producer.quit();
+      });
+      const remoteQueues: Queue[] = [];
+      if (!roles.has('router')) remoteQueues.push(eventsQueue);
+      if (!roles.has('delivery')) remoteQueues.push(...Object.values(queues));
+      const health = createHealthCheck({
+        redis,
+        temporal,
+        namespace: settings.temporalNamespace,
+        taskQueue: settings.taskQueue,
+        journeyWorker,
+        bullWorkers,
+        remoteQueues,
+        remoteJourneyWorkers: !roles.has('journeys'),
       });
       const app = createApp({
-        keys: loadOrCreateKeys({ dataDir: settings.dataDir, writeKey: settings.writeKey, adminKey: settings.adminKey }),
+        keys: apiKeys!,
         eventsQueue,
         health,
         journeys: catalog,
@@ -110,7 +164,10 @@ export async function startTouchpoint(settings: Settings, roles: Set<Role>, logg
       const server = await listen(app, settings.port);
       port = (server.address() as { port: number }).port;
       stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-      logger.info({ port, temporalUi: services.temporalUiUrl }, `Touchpoint API listening on http://localhost:${port}`);
+      logger.info(
+        { port, temporalUi: services.temporalUiUrl },
+        `Touchpoint API listening on http://localhost:${port}`,
+      );
     }
     return { port, stop };
   } catch (err) {

@@ -56,7 +56,9 @@ export async function routeEvent(deps: RouterDeps, ingest: IngestEvent): Promise
   for (const journey of deps.catalog.listeningTo(event.event)) {
     if (started.has(journey.id)) continue;
     try {
-      await deps.temporal.workflow.getHandle(journeyWorkflowId(journey.id, customerId)).signal(eventSignal, signal);
+      await deps.temporal.workflow
+        .getHandle(journeyWorkflowId(journey.id, customerId))
+        .signal(eventSignal, signal);
       result.signalled.push(journey.id);
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -65,7 +67,12 @@ export async function routeEvent(deps: RouterDeps, ingest: IngestEvent): Promise
   return result;
 }
 
-async function enter(deps: RouterDeps, journey: Journey, customerId: string, signal: EventSignal): Promise<void> {
+async function enter(
+  deps: RouterDeps,
+  journey: Journey,
+  customerId: string,
+  signal: EventSignal,
+): Promise<void> {
   await deps.temporal.workflow.signalWithStart<typeof journeyWorkflow, [EventSignal]>('journeyWorkflow', {
     workflowId: journeyWorkflowId(journey.id, customerId),
     taskQueue: deps.taskQueue,
@@ -82,5 +89,10 @@ async function enter(deps: RouterDeps, journey: Journey, customerId: string, sig
 }
 
 function toJourneyEvent(ingest: TrackEvent): JourneyEvent {
-  return { messageId: ingest.messageId, event: ingest.event, properties: ingest.properties, timestamp: ingest.timestamp };
+  return {
+    messageId: ingest.messageId,
+    event: ingest.event,
+    properties: ingest.properties,
+    timestamp: ingest.timestamp,
+  };
 }

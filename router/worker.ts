@@ -34,7 +34,10 @@ export function createRouterWorker(deps: RouterWorkerDeps): Worker<IngestEvent> 
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
   );
   worker.on('failed', (job, err) =>
-    deps.logger.warn({ messageId: job?.data.messageId, attempt: job?.attemptsMade, err: err.message }, 'event routing failed'),
+    deps.logger.warn(
+      { messageId: job?.data.messageId, attempt: job?.attemptsMade, err: err.message },
+      'event routing failed',
+    ),
   );
   worker.on('error', (err) => deps.logger.error({ err }, 'router worker error'));
   return worker;

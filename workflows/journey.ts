@@ -199,5 +199,10 @@ function remember(seen: Set<string>, messageId: string): void {
 }
 
 function progress(journey: Journey, field: string, workflowId: string, firstRunId: string) {
-  return { journeyId: journey.id, journeyVersion: journey.version, field, key: `${workflowId}/${firstRunId}/${field}` };
+  return {
+    journeyId: journey.id,
+    journeyVersion: journey.version,
+    field,
+    key: `${workflowId}/${firstRunId}/${field}`,
+  };
 }

@@ -2,6 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../config/settings';
+import type { RunView } from '../../audit/runs';
 import type { OutboxLine } from '../../delivery/providers/outbox';
 import { freePort, isPidAlive } from '../../runtime/child-process';
 import { AppProcess } from '../support/app-process';
@@ -36,7 +37,10 @@ describe('Touchpoint end to end', () => {
   const post = (route: string, body: unknown, key = WRITE_KEY) =>
     fetch(`${app.baseUrl}${route}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+      },
       body: JSON.stringify(body),
     });
   const outbox = async (channel: string, customerId: string): Promise<OutboxLine[]> => {
@@ -48,21 +52,31 @@ describe('Touchpoint end to end', () => {
       .filter((l) => l.customerId === customerId);
   };
   const lines = (channel: string, customerId: string, count: number) =>
-    eventually(async () => {
-      const found = await outbox(channel, customerId);
-      return found.length >= count ? found : undefined;
-    }, 30_000, `${count} ${channel} line(s) for ${customerId}`);
-  const run = async (customerId: string) => {
+    eventually(
+      async () => {
+        const found = await outbox(channel, customerId);
+        return found.length >= count ? found : undefined;
+      },
+      30_000,
+      `${count} ${channel} line(s) for ${customerId}`,
+    );
+  const run = async (customerId: string): Promise<RunView | null> => {
     const res = await fetch(`${app.baseUrl}/v1/journeys/quick-browse/customers/${customerId}`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
     });
-    return res.status === 200 ? res.json() : null;
+    return res.status === 200 ? ((await res.json()) as RunView) : null;
   };
   const enter = async (customerId: string, messageId = `${customerId}-view`) => {
     const res = await post('/v1/batch', {
       batch: [
         { type: 'identify', userId: customerId, traits: TRAITS },
-        { type: 'track', userId: customerId, event: 'content_viewed', messageId, properties: { category: 'living-room-decoration', title: 'Nordic living room' } },
+        {
+          type: 'track',
+          userId: customerId,
+          event: 'content_viewed',
+          messageId,
+          properties: { category: 'living-room-decoration', title: 'Nordic living room' },
+        },
       ],
     });
     expect(res.status).toBe(202);
@@ -75,7 +89,11 @@ describe('Touchpoint end to end', () => {
   });
 
   test('a wrong key is refused and nothing happens', async () => {
-    const res = await post('/v1/track', { userId: 'intruder', event: 'content_viewed', properties: { category: 'living-room-decoration' } }, 'nope');
+    const res = await post(
+      '/v1/track',
+      { userId: 'intruder', event: 'content_viewed', properties: { category: 'living-room-decoration' } },
+      'nope',
+    );
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await run('intruder')).toBeNull();
@@ -84,14 +102,27 @@ describe('Touchpoint end to end', () => {
   test('a view enters the journey, the plan is pushed; an order converts, no reminder', async () => {
     await enter('e2e-buyer');
     const [push] = await lines('push', 'e2e-buyer', 1);
-    expect(push).toMatchObject({ journeyId: 'quick-browse', stepId: 'push-plan', locale: 'en', to: 'tok-zhou' });
+    expect(push).toMatchObject({
+      journeyId: 'quick-browse',
+      stepId: 'push-plan',
+      locale: 'en',
+      to: 'tok-zhou',
+    });
     expect(push!.body).toContain('Nordic living room');
-    expect((await post('/v1/track', { userId: 'e2e-buyer', event: 'order_completed', properties: { amount: 1999 } })).status).toBe(202);
+    expect(
+      (
+        await post('/v1/track', {
+          userId: 'e2e-buyer',
+          event: 'order_completed',
+          properties: { amount: 1999 },
+        })
+      ).status,
+    ).toBe(202);
     const converted = await eventually(async () => {
       const view = await run('e2e-buyer');
       return view?.temporalStatus === 'COMPLETED' ? view : undefined;
     });
-    expect(converted.state.status).toBe('converted');
+    expect(converted.state?.status).toBe('converted');
     await new Promise((r) => setTimeout(r, 7000)); // past the 6 s timeout: still no reminder
     expect(await outbox('miniprogram', 'e2e-buyer')).toHaveLength(0);
     expect(await outbox('push', 'e2e-buyer')).toHaveLength(1);
@@ -114,7 +145,9 @@ describe('Touchpoint end to end', () => {
     expect(await app.serverPids()).toEqual(servers);
     const reminders = await lines('miniprogram', 'e2e-crash', 1);
     expect(reminders[0]).toMatchObject({ stepId: 'remind-plan', to: 'o-zhou' });
-    await eventually(async () => ((await run('e2e-crash'))?.state?.status === 'completed' ? true : undefined));
+    await eventually(async () =>
+      (await run('e2e-crash'))?.state?.status === 'completed' ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 1000));
     expect(await outbox('miniprogram', 'e2e-crash')).toHaveLength(1);
     expect(await outbox('push', 'e2e-crash')).toHaveLength(1);
@@ -123,6 +156,9 @@ describe('Touchpoint end to end', () => {
   test('SIGTERM shuts down cleanly, child servers included', async () => {
     const servers = await app.serverPids();
     expect(await app.stop()).toBe(0);
-    await eventually(async () => (!isPidAlive(servers.temporal!) && !isPidAlive(servers.redis!) ? true : undefined), 20_000);
+    await eventually(
+      async () => (!isPidAlive(servers.temporal!) && !isPidAlive(servers.redis!) ? true : undefined),
+      20_000,
+    );
   });
 });

@@ -24,11 +24,19 @@ export class AppProcess {
   }
 
   async start(): Promise<void> {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...this.env, TOUCHPOINT_DATA_DIR: this.dataDir, PORT: String(this.port) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...this.env,
+      TOUCHPOINT_DATA_DIR: this.dataDir,
+      PORT: String(this.port),
+    };
     delete env.TEMPORAL_ADDRESS;
     delete env.REDIS_URL;
     this.output = '';
-    const child = spawn(process.execPath, [path.join(projectRoot, 'dist/main/index.js')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(projectRoot, 'dist/main/index.js')], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.stdout!.on('data', (d) => (this.output += d));
     child.stderr!.on('data', (d) => (this.output += d));

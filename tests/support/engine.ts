@@ -45,7 +45,9 @@ export async function startEngine(options: EngineOptions) {
   const bullPrefix = `${prefix}-bull`;
   const outboxDir = await mkdtemp(path.join(tmpdir(), 'tp-outbox-'));
   const templates = loadTemplates(path.join(projectRoot, 'templates'));
-  const catalog = new JourneyCatalog(loadJourneys(options.journeysDir ?? path.join(projectRoot, 'journeys'), { templates }));
+  const catalog = new JourneyCatalog(
+    loadJourneys(options.journeysDir ?? path.join(projectRoot, 'journeys'), { templates }),
+  );
   const profiles = new ProfileStore(redis, keys);
   const touches = new TouchLog(redis, keys);
   const stats = new JourneyStats(redis, keys);
@@ -85,7 +87,12 @@ export async function startEngine(options: EngineOptions) {
     keys,
     redis,
     /** Routes a track call as the router worker would; returns its message id with the result. */
-    track: async (userId: string, event: string, properties: Record<string, unknown> = {}, messageId = nextId()) => ({
+    track: async (
+      userId: string,
+      event: string,
+      properties: Record<string, unknown> = {},
+      messageId = nextId(),
+    ) => ({
       messageId,
       ...(await routeEvent(routerDeps, { type: 'track', userId, event, properties, messageId, ...times() })),
     }),
@@ -96,7 +103,10 @@ export async function startEngine(options: EngineOptions) {
     outbox: async (channel: string): Promise<OutboxLine[]> => {
       try {
         const text = await readFile(path.join(outboxDir, `${channel}.jsonl`), 'utf8');
-        return text.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        return text
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
         throw err;
@@ -113,7 +123,11 @@ export async function startEngine(options: EngineOptions) {
 }
 
 /** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 15_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -122,4 +136,3 @@ export async function eventually<T>(check: () => Promise<T | undefined>, timeout
     await new Promise((r) => setTimeout(r, 100));
   }
 }
-

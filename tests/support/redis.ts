@@ -8,7 +8,10 @@ import { redisOptionsFromUrl } from '../../runtime/redis-server';
  */
 export function testRedisUrl(): string {
   const url = process.env.TOUCHPOINT_TEST_REDIS_URL ?? process.env.TEST_REDIS_URL;
-  if (!url) throw new Error('No test Redis: tests/support/global-setup.ts did not run (run the suite with `npm test`)');
+  if (!url)
+    throw new Error(
+      'No test Redis: tests/support/global-setup.ts did not run (run the suite with `npm test`)',
+    );
   return url;
 }
 

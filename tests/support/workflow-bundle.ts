@@ -5,7 +5,10 @@ let bundle: Promise<{ code: string }> | undefined;
 
 /** Bundles the workflow code once per Jest worker: bundling takes seconds, workers reuse it. */
 export function workflowBundle(): Promise<{ code: string }> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../../workflows'), logger: quietLogger });
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: path.resolve(__dirname, '../../workflows'),
+    logger: quietLogger,
+  });
   return bundle;
 }
 

@@ -4,7 +4,12 @@ import { createTimeSkippingEnv } from '../support/temporal';
 import { journeyWorkflowId, stateQuery, type JourneyResult } from '../../workflows/definitions';
 
 const DAY = 24 * 3600_000;
-const TRAITS = { name: '王芳', phone: '+8613800138000', email: 'wang@example.com', wecomExternalUserId: 'wm-1' };
+const TRAITS = {
+  name: '王芳',
+  phone: '+8613800138000',
+  email: 'wang@example.com',
+  wecomExternalUserId: 'wm-1',
+};
 
 describe('dormant-reactivation journey on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
@@ -41,11 +46,15 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     const result: JourneyResult = await handle.result();
     expect(result.status).toBe('converted');
 
-    const sms = await eventually(async () => ((await linesFor('sms', 'dr-converts')).length ? linesFor('sms', 'dr-converts') : undefined));
+    const sms = await eventually(async () =>
+      (await linesFor('sms', 'dr-converts')).length ? linesFor('sms', 'dr-converts') : undefined,
+    );
     expect(sms).toHaveLength(1);
     expect(sms[0]).toMatchObject({ stepId: 'offer-sms', to: TRAITS.phone, locale: 'zh-CN' });
     expect(sms[0]!.body).toContain('BACK-8K2Q');
-    const wecom = await eventually(async () => ((await linesFor('wecom', 'dr-converts')).length ? linesFor('wecom', 'dr-converts') : undefined));
+    const wecom = await eventually(async () =>
+      (await linesFor('wecom', 'dr-converts')).length ? linesFor('wecom', 'dr-converts') : undefined,
+    );
     expect(wecom).toHaveLength(1);
     expect(wecom[0]!.body).toContain('https://shop.example.com/g/123');
     expect(await linesFor('email', 'dr-converts')).toHaveLength(0);
@@ -62,7 +71,9 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     expect(gap).toBeGreaterThanOrEqual(7 * DAY);
     expect(gap).toBeLessThan(7 * DAY + 1000);
 
-    const emails = await eventually(async () => ((await linesFor('email', 'dr-silent')).length ? linesFor('email', 'dr-silent') : undefined));
+    const emails = await eventually(async () =>
+      (await linesFor('email', 'dr-silent')).length ? linesFor('email', 'dr-silent') : undefined,
+    );
     expect(emails).toHaveLength(1);
     expect(emails[0]).toMatchObject({ to: TRAITS.email, locale: 'en', template: 'dormant-last-chance' });
     expect(emails[0]!.subject).toBeTruthy();
@@ -74,7 +85,9 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     const first = await handle.describe();
     const again = await engine.track('dr-twice', 'segment_entered', { segment: 'dormant' });
     expect(again.entered).toEqual(['dormant-reactivation']); // signalWithStart: the same run got the event
-    const described = await env.client.workflow.getHandle(journeyWorkflowId('dormant-reactivation', 'dr-twice')).describe();
+    const described = await env.client.workflow
+      .getHandle(journeyWorkflowId('dormant-reactivation', 'dr-twice'))
+      .describe();
     expect(described.runId).toBe(first.runId);
     await handle.result();
     expect(await linesFor('sms', 'dr-twice')).toHaveLength(1);

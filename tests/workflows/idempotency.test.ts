@@ -8,7 +8,12 @@ import { uniquePrefix } from '../support/redis';
 import { createTimeSkippingEnv } from '../support/temporal';
 import pino from 'pino';
 
-const TRAITS = { name: 'Chen', phone: '+8613900139000', email: 'chen@example.com', wecomExternalUserId: 'wm-2' };
+const TRAITS = {
+  name: 'Chen',
+  phone: '+8613900139000',
+  email: 'chen@example.com',
+  wecomExternalUserId: 'wm-2',
+};
 
 describe('nothing is sent twice', () => {
   let env: TestWorkflowEnvironment;
@@ -56,7 +61,11 @@ describe('nothing is sent twice', () => {
         expect(lines[0]!.customerId).toBe('idem-retry');
       }
       const stats = await engine.stats.get('dormant-reactivation', 1);
-      expect(stats).toMatchObject({ 'step:offer-sms:sent': 1, 'step:group-buy-invite:sent': 1, 'step:last-chance-email:sent': 1 });
+      expect(stats).toMatchObject({
+        'step:offer-sms:sent': 1,
+        'step:group-buy-invite:sent': 1,
+        'step:last-chance-email:sent': 1,
+      });
     } finally {
       await engine.stop();
     }
