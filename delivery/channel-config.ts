@@ -16,7 +16,7 @@ const providerSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('outbox') }),
   z.strictObject({
     type: z.literal('webhook'),
-    url: envString.pipe(z.url()),
+    url: envString.pipe(z.url({ protocol: /^https?$/ })),
     headers: z.record(z.string(), envString).optional(),
     timeoutMs: z.number().int().positive().optional(),
   }),

@@ -44,5 +44,6 @@ async function markSent(
     .multi()
     .set(markerKey, 'sent', 'EX', MARKER_TTL_SECONDS)
     .hset(keys.touch(message.idempotencyKey), 'status', 'sent', 'sentAt', new Date().toISOString())
+    .hdel(keys.touch(message.idempotencyKey), 'error') // from an earlier, failed run of the job
     .exec();
 }

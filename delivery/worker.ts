@@ -55,12 +55,18 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
           : undefined,
       },
     );
-    worker.on('failed', (job, err) =>
+    worker.on('failed', (job, err) => {
       log.warn(
         { idempotencyKey: job?.data.idempotencyKey, attempt: job?.attemptsMade, err: err.message },
         'delivery failed',
-      ),
-    );
+      );
+      // Out of retries: the touch would otherwise stay `queued` forever.
+      if (job && job.attemptsMade >= (job.opts.attempts ?? 1)) {
+        deps.redis
+          .hset(deps.keys.touch(job.data.idempotencyKey), 'status', 'failed', 'error', err.message)
+          .catch((hsetErr: unknown) => log.error({ err: hsetErr }, 'could not record the failed delivery'));
+      }
+    });
     worker.on('error', (err) => log.error({ err }, 'delivery worker error'));
     return worker;
   });

@@ -6,20 +6,7 @@ import type { DeliveryMessage } from '../message';
 import type { Provider } from './provider';
 
 /** The line written per message: the contract of `data/outbox/<channel>.jsonl`. */
-export interface OutboxLine {
-  at: string;
-  journeyId: string;
-  journeyVersion: number;
-  customerId: string;
-  stepId: string;
-  channel: string;
-  template: string;
-  locale: string;
-  to: string;
-  subject: string | null;
-  body: string;
-  idempotencyKey: string;
-}
+export type OutboxLine = { at: string } & Omit<DeliveryMessage, 'queuedAt'>;
 
 /**
  * The default provider of a channel with none configured: appends each message as one JSON
@@ -35,20 +22,8 @@ export class OutboxProvider implements Provider {
   }
 
   async send(message: DeliveryMessage): Promise<void> {
-    const line: OutboxLine = {
-      at: new Date().toISOString(),
-      journeyId: message.journeyId,
-      journeyVersion: message.journeyVersion,
-      customerId: message.customerId,
-      stepId: message.stepId,
-      channel: message.channel,
-      template: message.template,
-      locale: message.locale,
-      to: message.to,
-      subject: message.subject,
-      body: message.body,
-      idempotencyKey: message.idempotencyKey,
-    };
+    const { queuedAt: _queuedAt, ...fields } = message;
+    const line: OutboxLine = { at: new Date().toISOString(), ...fields };
     await mkdir(this.dir, { recursive: true });
     await appendFile(this.fileFor(message.channel), `${JSON.stringify(line)}\n`);
   }

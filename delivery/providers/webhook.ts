@@ -10,7 +10,7 @@ export interface WebhookOptions {
 /**
  * POSTs each message as JSON. The `Idempotency-Key` header lets the receiver drop a message it
  * already has when a retry follows a send whose answer was lost. 408, 429 and 5xx are retried
- * (by the delivery queue's backoff); other 4xx are permanent.
+ * (by the delivery queue's backoff); other 4xx and any redirect are permanent.
  */
 export class WebhookProvider implements Provider {
   readonly name = 'webhook';
@@ -29,9 +29,14 @@ export class WebhookProvider implements Provider {
         },
         body: JSON.stringify(message),
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+        // Following a 301/302 would turn the POST into a GET without body that "succeeds".
+        redirect: 'manual',
       });
     } catch (err) {
-      throw new Error(`webhook ${this.options.url} unreachable: ${(err as Error).message}`);
+      // fetch says only "fetch failed"; the cause says why (ECONNREFUSED, ENOTFOUND...).
+      const cause = (err as Error & { cause?: { code?: string } }).cause?.code;
+      const reason = cause ? `${(err as Error).message} (${cause})` : (err as Error).message;
+      throw new Error(`webhook ${this.options.url} unreachable: ${reason}`);
     }
     // Drain the body so the connection can be reused.
     const text = await response.text().catch(() => '');
