@@ -169,6 +169,7 @@ export async function startTouchpoint(
         `Touchpoint API listening on http://localhost:${port}`,
       );
     }
+    logger.info({ roles: [...roles] }, 'touchpoint ready');
     return { port, stop };
   } catch (err) {
     await stop();

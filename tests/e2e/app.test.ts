@@ -5,7 +5,7 @@ import { projectRoot } from '../../config/settings';
 import type { RunView } from '../../audit/runs';
 import type { OutboxLine } from '../../delivery/providers/outbox';
 import { freePort, isPidAlive } from '../../runtime/child-process';
-import { AppProcess } from '../support/app-process';
+import { AppProcess } from '../../scripts/lib/app-process';
 import { eventually } from '../support/engine';
 
 const WRITE_KEY = 'e2e-write-key';

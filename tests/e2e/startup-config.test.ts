@@ -35,7 +35,9 @@ test('an invalid journey file stops start-up with file, line, column and step id
   expect(result.status).toBe(1);
   const file = path.join(dir, 'welcome.yaml');
   expect(result.stderr).toMatch(new RegExp(`${escape(file)}:9:\\d+ \\[step greet\\].*no-such-template`));
-  expect(result.stderr).toMatch(new RegExp(`${escape(file)}:12:\\d+ \\[step pause\\] steps\\[1\\]\\.duration`));
+  expect(result.stderr).toMatch(
+    new RegExp(`${escape(file)}:12:\\d+ \\[step pause\\] steps\\[1\\]\\.duration`),
+  );
   // Nothing was started or written.
   expect(existsSync(dataDir)).toBe(false);
 });

@@ -4,7 +4,11 @@ import path from 'node:path';
 import { projectRoot } from '../../config/settings';
 import { isPidAlive, terminate } from '../../runtime/child-process';
 
-/** The real app (`node dist/main/index.js`, built by `npm test`'s pretest) as a child process. */
+/**
+ * The real app (`node dist/main/index.js`, built by `npm run build`) as a child process, for
+ * end-to-end tests, benchmarks and drills. Without TEMPORAL_ADDRESS / REDIS_URL in `env` it runs
+ * on its embedded default under `dataDir`; `roles` runs only some parts (e.g. `api`).
+ */
 export class AppProcess {
   private child?: ChildProcess;
   output = '';
@@ -13,6 +17,7 @@ export class AppProcess {
     readonly dataDir: string,
     readonly port: number,
     private readonly env: Record<string, string>,
+    private readonly roles = 'all',
   ) {}
 
   get baseUrl(): string {
@@ -26,12 +31,14 @@ export class AppProcess {
   async start(): Promise<void> {
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      ...this.env,
       TOUCHPOINT_DATA_DIR: this.dataDir,
       PORT: String(this.port),
     };
     delete env.TEMPORAL_ADDRESS;
     delete env.REDIS_URL;
+    Object.assign(env, this.env, { TOUCHPOINT_ROLES: this.roles });
+    const hasApi = this.roles === 'all' || this.roles.split(',').includes('api');
+    if (!hasApi) env.LOG_LEVEL = 'info'; // readiness is then read from the "touchpoint ready" log line
     this.output = '';
     const child = spawn(process.execPath, [path.join(projectRoot, 'dist/main/index.js')], {
       env,
@@ -43,10 +50,12 @@ export class AppProcess {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`app exited with ${child.exitCode}:\n${this.output}`);
-      const ok = await fetch(`${this.baseUrl}/healthz`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
+      const ok = hasApi
+        ? await fetch(`${this.baseUrl}/healthz`).then(
+            (r) => r.status === 200,
+            () => false,
+          )
+        : this.output.includes('"msg":"touchpoint ready"');
       if (ok) return;
       await new Promise((r) => setTimeout(r, 200));
     }
