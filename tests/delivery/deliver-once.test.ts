@@ -126,11 +126,10 @@ describe('delivery queue: one job, one line per idempotency key', () => {
 
   async function finished(jobId: string): Promise<{ state: string; returnvalue: unknown }> {
     return eventually(async () => {
-      const job = await queues.sms.getJob(jobId);
-      const state = await job?.getState();
-      return state === 'completed' || state === 'failed'
-        ? { state, returnvalue: job!.returnvalue }
-        : undefined;
+      // State first, then the job: a job read before it finished would be stale.
+      const state = await queues.sms.getJobState(jobId);
+      if (state !== 'completed' && state !== 'failed') return undefined;
+      return { state, returnvalue: (await queues.sms.getJob(jobId))!.returnvalue };
     }, `job ${jobId} to finish`);
   }
 

@@ -90,9 +90,11 @@ describe('delivery worker, end to end against a local webhook', () => {
 
   async function finishedJob(message: DeliveryMessage) {
     return eventually(async () => {
-      const job = await queues.sms.getJob(deliveryJobId(message.idempotencyKey));
-      const state = await job?.getState();
-      return state === 'completed' || state === 'failed' ? { job: job!, state } : undefined;
+      // State first, then the job: a job read before it finished would be stale.
+      const jobId = deliveryJobId(message.idempotencyKey);
+      const state = await queues.sms.getJobState(jobId);
+      if (state !== 'completed' && state !== 'failed') return undefined;
+      return { job: (await queues.sms.getJob(jobId))!, state };
     }, 'the delivery job to finish');
   }
 
