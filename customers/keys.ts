@@ -22,6 +22,11 @@ export class RedisKeys {
     return `${this.prefix}:delivery:${idempotencyKey}`;
   }
 
+  /** String with a short TTL: one delivery attempt of this message is under way. */
+  deliveryLease(idempotencyKey: string): string {
+    return `${this.prefix}:delivery-lease:${idempotencyKey}`;
+  }
+
   /** Hash: counters of one journey version (entered, converted, step:<id>:sent...). */
   journeyStats(journeyId: string, version: number): string {
     return `${this.prefix}:stats:${journeyId}:v${version}`;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { RedisKeys } from '../../customers/keys';
 import { loadChannelConfig } from '../../delivery/channel-config';
-import { deliverOnce } from '../../delivery/deliver-once';
+import { DeliveryInProgressError, deliverOnce } from '../../delivery/deliver-once';
 import { deliveryJobId } from '../../delivery/message';
 import { OutboxProvider } from '../../delivery/providers/outbox';
 import { closeDeliveryQueues, createDeliveryQueues, enqueueDelivery } from '../../delivery/queues';
@@ -42,6 +42,27 @@ describe('deliverOnce: at most one send per idempotency key', () => {
     expect(lines[0]).toMatchObject({ idempotencyKey: message.idempotencyKey, body: message.body });
     expect(await redis.get(keys.delivery(message.idempotencyKey))).toBe('sent');
     expect(await redis.hget(keys.touch(message.idempotencyKey), 'status')).toBe('sent');
+  });
+
+  test('two attempts at once (a stalled job run twice): one sends, the other is told to retry', async () => {
+    const message = testMessage();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = {
+      name: 'slow-outbox',
+      send: async (m: typeof message) => {
+        await gate;
+        await provider.send(m);
+      },
+    };
+    const first = deliverOnce(redis, keys, slow, message);
+    await sleep(50);
+    await expect(deliverOnce(redis, keys, slow, message)).rejects.toBeInstanceOf(DeliveryInProgressError);
+    release();
+    expect(await first).toBe('sent');
+    expect(await deliverOnce(redis, keys, slow, message)).toBe('already-sent');
+    expect(await outboxLines(outbox.dir, 'sms')).toHaveLength(1);
+    expect(await redis.exists(keys.deliveryLease(message.idempotencyKey))).toBe(0);
   });
 
   test('a crash after the send (marker left at `sending`, line written) sends nothing more', async () => {
