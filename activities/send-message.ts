@@ -54,6 +54,7 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
     traits,
     event: request.event,
     journey: { id: request.journeyId, name: request.journeyName, version: request.journeyVersion },
+    coupons: request.coupons,
   });
   const rendered = deps.templates.render(request.channel, request.template, requested, context, {
     defaultLocale: request.defaultLocale,

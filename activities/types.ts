@@ -16,12 +16,45 @@ export interface SendRequest {
   event: JourneyEvent;
   /** Same for every retry of this step in this run: the delivery job id and the dedupe marker. */
   idempotencyKey: string;
+  /** Exempt from consent, quiet hours and frequency caps. */
+  transactional?: boolean;
+  /** Consent topic (default `marketing`). */
+  topic?: string;
+  /** Quiet hours for this touch: the step's action over the journey's window, if any. */
+  quietHours?: { start?: string; end?: string; action?: 'delay' | 'skip' };
+  /** Coupons issued earlier in this run, by step id: templates see them as `coupons.<stepId>`. */
+  coupons?: Record<string, IssuedCoupon>;
+}
+
+/** What an `issueCoupon` step asks for. */
+export interface CouponRequest {
+  journeyId: string;
+  journeyVersion: number;
+  customerId: string;
+  stepId: string;
+  campaign: string;
+  value: number;
+  currency: string;
+  /** ISO-8601: when the coupon stops being valid. */
+  expiresAt: string;
+  /** One coupon per key, however often the activity runs. */
+  idempotencyKey: string;
+}
+
+export interface IssuedCoupon {
+  code: string;
+  campaign: string;
+  value: number;
+  currency: string;
+  expiresAt: string;
 }
 
 export type SendOutcome =
   | { status: 'queued'; locale: string; to: string }
   | { status: 'duplicate' }
-  | { status: 'skipped'; reason: string };
+  | { status: 'skipped'; reason: string }
+  /** Quiet hours: nothing recorded yet; the workflow sleeps until `until` and asks again. */
+  | { status: 'deferred'; until: string; reason: string };
 
 /** Counters per journey version: entered, converted, completed, exited, and per-step sends. */
 export interface ProgressRecord {
@@ -35,6 +68,7 @@ export interface ProgressRecord {
 /** The activities a journey workflow may call; implemented in activities/index.ts. */
 export interface JourneyActivities {
   sendMessage(request: SendRequest): Promise<SendOutcome>;
+  issueCoupon(request: CouponRequest): Promise<IssuedCoupon>;
   loadTraits(customerId: string): Promise<Record<string, unknown>>;
   recordProgress(record: ProgressRecord): Promise<void>;
 }

@@ -11,6 +11,7 @@ export function compileJourney(source: JourneySource): Journey {
     defaultLocale: source.defaultLocale,
     entry: source.entry,
     exit,
+    ...(source.quietHours ? { quietHours: source.quietHours } : {}),
     steps: source.steps.map(compileStep),
   };
 }
@@ -20,6 +21,10 @@ function compileStep(step: StepSource): Step {
     case 'wait': {
       const { duration, ...rest } = step;
       return { ...rest, durationMs: duration };
+    }
+    case 'issueCoupon': {
+      const { expiresIn, ...rest } = step;
+      return expiresIn === undefined ? rest : { ...rest, expiresInMs: expiresIn };
     }
     case 'waitFor': {
       const { timeout, ...rest } = step;

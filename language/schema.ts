@@ -156,6 +156,44 @@ const sendStep = strict({
   channel: z.enum(CHANNELS),
   template: templateName,
   locale: localeSchema.optional(),
+  transactional: z.boolean().optional(),
+  topic: z
+    .string()
+    .regex(SLUG, { message: 'must be a lowercase slug such as `marketing` or `new-products`' })
+    .optional(),
+  quietHours: z.enum(['delay', 'skip']).optional(),
+});
+
+const issueCouponStep = strict({
+  ...base,
+  type: z.literal('issueCoupon'),
+  campaign: z.string().regex(SLUG, { message: 'must be a lowercase slug such as `dormant-2026q4`' }),
+  value: z.number().positive(),
+  currency: z
+    .string()
+    .regex(/^[A-Z]{3}$/, { message: 'must be an ISO 4217 code such as `CNY`' })
+    .default('CNY'),
+  expiresIn: durationSchema.optional(),
+  expiresAt: z.iso.datetime({ offset: true, message: 'must be an ISO-8601 time with offset' }).optional(),
+}).superRefine((step, ctx) => {
+  if ((step.expiresIn === undefined) === (step.expiresAt === undefined)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'needs exactly one of `expiresIn` or `expiresAt`',
+      path: ['expiresIn'],
+    });
+  }
+});
+
+/** `HH:mm`, 24-hour clock. */
+const clockTime = z
+  .string()
+  .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { message: 'must be a time of day such as `21:00`' });
+
+export const quietHoursSchema = strict({
+  start: clockTime,
+  end: clockTime,
+  action: z.enum(['delay', 'skip']).default('delay'),
 });
 
 const waitForStep = strict({
@@ -182,6 +220,7 @@ const exitStep = strict({ ...base, type: z.literal('exit') });
 export const stepSchema = z.discriminatedUnion('type', [
   waitStep,
   sendStep,
+  issueCouponStep,
   waitForStep,
   branchStep,
   exitStep,
@@ -196,6 +235,7 @@ export const journeySourceSchema = strict({
   defaultLocale: localeSchema.default(DEFAULT_LOCALE),
   entry: eventMatcherSchema,
   exit: z.union([eventMatcherSchema, z.array(eventMatcherSchema)]).optional(),
+  quietHours: quietHoursSchema.optional(),
   steps: z.array(stepSchema).min(1, { message: 'must list at least one step' }),
 });
 

@@ -42,6 +42,35 @@ export interface SendStep extends StepBase {
   template: string;
   /** Fixed locale; else the customer's `locale` trait, else the journey's default locale. */
   locale?: string;
+  /**
+   * A transactional message (order confirmation, registration SMS): exempt from consent, quiet
+   * hours and frequency caps. Marketing touches (the default) obey all three.
+   */
+  transactional?: boolean;
+  /** Consent topic the customer must have agreed to (default `marketing`). */
+  topic?: string;
+  /** What to do inside quiet hours, overriding the journey's / the global setting. */
+  quietHours?: 'delay' | 'skip';
+}
+
+/** Issues a coupon once per run and step; its code is available to later templates. */
+export interface IssueCouponStep extends StepBase {
+  type: 'issueCoupon';
+  campaign: string;
+  value: number;
+  /** ISO 4217 code; default CNY. */
+  currency: string;
+  /** Valid for this long after issue... */
+  expiresInMs?: number;
+  /** ...or until this ISO-8601 time. */
+  expiresAt?: string;
+}
+
+/** Local times (HH:mm, customer's time zone) between which marketing touches wait or are skipped. */
+export interface QuietHours {
+  start: string;
+  end: string;
+  action: 'delay' | 'skip';
 }
 
 export interface WaitStep extends StepBase {
@@ -71,7 +100,7 @@ export interface ExitStep extends StepBase {
   type: 'exit';
 }
 
-export type Step = SendStep | WaitStep | WaitForStep | BranchStep | ExitStep;
+export type Step = SendStep | IssueCouponStep | WaitStep | WaitForStep | BranchStep | ExitStep;
 
 export interface Journey {
   id: string;
@@ -81,6 +110,8 @@ export interface Journey {
   entry: EventMatcher;
   /** Goal events: any of them ends the journey for that customer, counted as converted. */
   exit: EventMatcher[];
+  /** Overrides the global quiet hours for this journey's marketing touches. */
+  quietHours?: QuietHours;
   steps: Step[];
 }
 

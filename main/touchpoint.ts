@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { RunInspector } from '../audit/runs';
 import { loadOrCreateKeys } from '../config/keys';
 import type { Settings } from '../config/settings';
+import { CouponStore } from '../coupons/store';
 import { JourneyStats } from '../customers/journey-stats';
 import { RedisKeys } from '../customers/keys';
 import { ProfileStore } from '../customers/profiles';
@@ -111,6 +112,7 @@ export async function startTouchpoint(
           profiles,
           touches: new TouchLog(redis, keys),
           stats: new JourneyStats(redis, keys),
+          coupons: new CouponStore(redis, settings.keyPrefix),
           templates,
           queues,
           channels,

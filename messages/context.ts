@@ -9,6 +9,10 @@ export interface RenderContext {
   traits: Record<string, unknown>;
   event: { name: string } & Record<string, unknown>;
   journey: { id: string; name: string; version: number };
+  /** Coupons issued earlier in the run, by issueCoupon step id. */
+  coupons: Record<string, unknown>;
+  /** The most recently issued of them (what a template usually means by "the coupon"). */
+  coupon?: unknown;
 }
 
 export interface RenderContextInput {
@@ -16,14 +20,18 @@ export interface RenderContextInput {
   traits: Record<string, unknown>;
   event?: { event: string; properties: Record<string, unknown> };
   journey: { id: string; name: string; version: number };
+  coupons?: Record<string, unknown>;
 }
 
 export function buildRenderContext(input: RenderContextInput): RenderContext {
-  const { customerId, traits, event, journey } = input;
+  const { customerId, traits, event, journey, coupons = {} } = input;
+  const issued = Object.values(coupons);
   return {
     customer: { ...traits, id: customerId },
     traits: { ...traits },
     event: { ...(event?.properties ?? {}), name: event?.event ?? '' },
     journey: { id: journey.id, name: journey.name, version: journey.version },
+    coupons: { ...coupons },
+    ...(issued.length ? { coupon: issued[issued.length - 1] } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { IssuedCoupon } from '../activities/types';
 import type { Journey, JourneyEvent } from '../language/types';
 
 /** Where a run stands; `converted` means an exit goal was reached. */
@@ -44,6 +45,7 @@ export interface CarriedState {
   lastEvent: JourneyEvent;
   traits: Record<string, unknown>;
   enteredAt: string;
+  coupons?: Record<string, IssuedCoupon>;
 }
 
 export interface JourneyInput {

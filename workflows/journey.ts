@@ -6,7 +6,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { JourneyActivities } from '../activities/types';
+import type { IssuedCoupon, JourneyActivities } from '../activities/types';
 import { evaluate, matchesEvent } from '../language/conditions';
 import type { EventMatcher, Journey, JourneyEvent, Step } from '../language/types';
 import { stepKey } from '../runtime/search-attributes';
@@ -21,7 +21,7 @@ import {
   stateQuery,
 } from './definitions';
 
-const { sendMessage, loadTraits, recordProgress } = proxyActivities<JourneyActivities>({
+const { sendMessage, issueCoupon, loadTraits, recordProgress } = proxyActivities<JourneyActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
@@ -55,6 +55,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   const seen = new Set<string>(carried?.seenMessageIds ?? [input.entry.messageId]);
   let traits: Record<string, unknown> = carried?.traits ?? input.traits ?? {};
   let lastEvent: JourneyEvent = carried?.lastEvent ?? input.entry;
+  const coupons: Record<string, IssuedCoupon> = carried?.coupons ?? {};
   /** Events received while the current waitFor is open. */
   let inbox: JourneyEvent[] = [];
 
@@ -108,7 +109,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
   async function runStep(step: Step, entry: PathEntry, idempotencyKey: string): Promise<string | undefined> {
     switch (step.type) {
       case 'send': {
-        const outcome = await sendMessage({
+        const request = {
           journeyId: journey.id,
           journeyVersion: journey.version,
           journeyName: journey.name,
@@ -120,9 +121,47 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
           defaultLocale: journey.defaultLocale,
           event: lastEvent,
           idempotencyKey,
-        });
+          transactional: step.transactional,
+          topic: step.topic,
+          quietHours: { ...journey.quietHours, ...(step.quietHours ? { action: step.quietHours } : {}) },
+          coupons,
+        };
+        let outcome = await sendMessage(request);
+        // Quiet hours: sleep until the window ends (a goal still ends the run), then ask again.
+        while (outcome.status === 'deferred' && state.status === 'running') {
+          state.wakeAt = outcome.until;
+          entry.detail = { deferredUntil: outcome.until, reason: outcome.reason };
+          await condition(
+            () => state.status !== 'running',
+            Math.max(0, Date.parse(outcome.until) - Date.now()),
+          );
+          if (state.status !== 'running') break;
+          outcome = await sendMessage(request);
+        }
+        if (outcome.status === 'deferred') {
+          entry.outcome = state.status;
+          return undefined;
+        }
         entry.outcome = outcome.status === 'skipped' ? `skipped:${outcome.reason}` : 'sent';
-        entry.detail = { channel: step.channel, template: step.template, idempotencyKey };
+        entry.detail = { ...entry.detail, channel: step.channel, template: step.template, idempotencyKey };
+        return next(step);
+      }
+      case 'issueCoupon': {
+        const expiresAt = step.expiresAt ?? new Date(Date.now() + (step.expiresInMs ?? 0)).toISOString();
+        const coupon = await issueCoupon({
+          journeyId: journey.id,
+          journeyVersion: journey.version,
+          customerId,
+          stepId: step.id,
+          campaign: step.campaign,
+          value: step.value,
+          currency: step.currency,
+          expiresAt,
+          idempotencyKey,
+        });
+        coupons[step.id] = coupon;
+        entry.outcome = 'issued';
+        entry.detail = { campaign: coupon.campaign, code: coupon.code, expiresAt: coupon.expiresAt };
         return next(step);
       }
       case 'wait': {
@@ -185,6 +224,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       lastEvent,
       traits,
       enteredAt: state.enteredAt,
+      coupons,
     };
   }
 }

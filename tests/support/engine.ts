@@ -8,6 +8,7 @@ import pino from 'pino';
 import { createActivities } from '../../activities';
 import type { JourneyActivities } from '../../activities/types';
 import { projectRoot } from '../../config/settings';
+import { CouponStore } from '../../coupons/store';
 import { JourneyStats } from '../../customers/journey-stats';
 import { RedisKeys } from '../../customers/keys';
 import { ProfileStore } from '../../customers/profiles';
@@ -63,7 +64,8 @@ export async function startEngine(options: EngineOptions) {
     logger,
   });
   const taskQueue = uniquePrefix('tq');
-  const real = createActivities({ profiles, touches, stats, templates, queues, channels });
+  const coupons = new CouponStore(redis, prefix);
+  const real = createActivities({ profiles, touches, stats, coupons, templates, queues, channels });
   const worker = await Worker.create({
     connection: options.nativeConnection,
     namespace: options.namespace ?? 'default',
