@@ -26,6 +26,13 @@ export interface Settings {
   /** Optional YAML file with channel providers and rate limits. */
   configFile?: string;
   logLevel: string;
+  /**
+   * Where customers reach this server (unsubscribe links, tracked links, open pixels).
+   * Default: http://localhost:<port>.
+   */
+  publicUrl: string;
+  /** HMAC key for links sent to customers; unset: generated into <dataDir>/secret.key. */
+  secret?: string;
 }
 
 export const projectRoot = path.resolve(
@@ -43,8 +50,9 @@ function intFrom(value: string | undefined, fallback: number, name: string): num
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const abs = (p: string) => path.resolve(projectRoot, p);
   const dataDir = abs(env.TOUCHPOINT_DATA_DIR ?? 'data');
+  const port = intFrom(env.PORT, 3000, 'PORT');
   return {
-    port: intFrom(env.PORT, 3000, 'PORT'),
+    port,
     dataDir,
     journeysDir: abs(env.TOUCHPOINT_JOURNEYS_DIR ?? 'journeys'),
     templatesDir: abs(env.TOUCHPOINT_TEMPLATES_DIR ?? 'templates'),
@@ -59,5 +67,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     adminKey: env.TOUCHPOINT_ADMIN_KEY || undefined,
     configFile: env.TOUCHPOINT_CONFIG ? abs(env.TOUCHPOINT_CONFIG) : undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    publicUrl: (env.TOUCHPOINT_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
+    secret: env.TOUCHPOINT_SECRET || undefined,
   };
 }

@@ -1,10 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
 import { z } from 'zod';
+import { readConfigFile } from '../config/config-file';
 import { CHANNELS, type Channel } from '../language/types';
 
 /** `${NAME}` in a string value is replaced by the environment variable NAME (secrets stay out of files). */
-const envString = z.string().transform((value, ctx) =>
+export const envString = z.string().transform((value, ctx) =>
   value.replace(/\$\{([A-Z0-9_]+)\}/g, (_, name: string) => {
     const v = process.env[name];
     if (v === undefined) ctx.addIssue({ code: 'custom', message: `environment variable ${name} is not set` });
@@ -40,17 +39,10 @@ const fileSchema = z.strictObject({
 export type ChannelConfig = z.output<typeof channelSchema>;
 export type ProviderConfig = ChannelConfig['provider'];
 
-/** Settings of every channel: the config file's, else outbox with defaults. */
+/** Settings of every channel: the config file's `channels` section, else outbox with defaults. */
 export function loadChannelConfig(file?: string): Record<Channel, ChannelConfig> {
-  let raw: unknown = {};
-  if (file) {
-    try {
-      raw = parse(readFileSync(file, 'utf8')) ?? {};
-    } catch (err) {
-      throw new Error(`${file}: ${(err as Error).message}`);
-    }
-  }
-  const parsed = fileSchema.safeParse(raw);
+  const { channels } = readConfigFile(file);
+  const parsed = fileSchema.safeParse(channels === undefined ? {} : { channels });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`${file}: invalid configuration\n${lines.join('\n')}`);
