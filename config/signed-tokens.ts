@@ -48,6 +48,12 @@ export function loadOrCreateSecret(dataDir: string, fromEnv?: string): Buffer {
   }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(32);
-  writeFileSync(file, secret.toString('base64url'), { mode: 0o600, flag: 'wx' });
-  return secret;
+  try {
+    writeFileSync(file, secret.toString('base64url'), { mode: 0o600, flag: 'wx' });
+    return secret;
+  } catch (err) {
+    // Another process (a split role) created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
+  }
 }
