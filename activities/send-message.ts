@@ -7,6 +7,7 @@ import { enqueueDelivery, type DeliveryQueues } from '../delivery/queues';
 import type { Channel } from '../language/types';
 import { buildRenderContext } from '../messages/context';
 import type { TemplateStore } from '../messages/templates';
+import type { TouchRules } from '../rules/touch-rules';
 import type { SendOutcome, SendRequest } from './types';
 
 export interface SendDeps {
@@ -15,6 +16,8 @@ export interface SendDeps {
   templates: TemplateStore;
   queues: DeliveryQueues;
   channels: Record<Channel, ChannelConfig>;
+  /** Consent, quiet hours and frequency caps for marketing touches (rules/). */
+  rules: TouchRules;
 }
 
 /**
@@ -22,8 +25,16 @@ export interface SendDeps {
  * queue under the step's idempotency key. Safe to retry and to run twice at once: the touch is
  * recorded once per key (first writer wins), and the queue and the delivery worker dedupe by
  * the same key.
+ *
+ * A marketing touch (not `transactional`) first passes the rules (rules/touch-rules.ts): it may be
+ * skipped and recorded with the reason, or deferred (quiet hours, nothing recorded: the workflow
+ * asks again when the window ends). `now` is the time the rules judge by.
  */
-export async function sendMessage(deps: SendDeps, request: SendRequest): Promise<SendOutcome> {
+export async function sendMessage(
+  deps: SendDeps,
+  request: SendRequest,
+  now: Date = new Date(),
+): Promise<SendOutcome> {
   const existing = await deps.touches.get(request.idempotencyKey);
   if (existing) return resume(deps, request, existing);
 
@@ -39,13 +50,20 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
     status: 'queued',
     at: new Date().toISOString(),
   };
-  if (!to) {
-    const skipped = { ...touch, status: 'skipped:no_address' };
+  const skip = async (reason: string): Promise<SendOutcome> => {
+    const skipped = { ...touch, status: `skipped:${reason}` };
     if (!(await deps.touches.recordOnce(request.idempotencyKey, skipped, `step:${request.stepId}:skipped`))) {
       return resume(deps, request, (await deps.touches.get(request.idempotencyKey))!);
     }
-    return { status: 'skipped', reason: 'no_address' };
+    return { status: 'skipped', reason };
+  };
+  if (!to) return skip('no_address');
+  if (!request.transactional) {
+    const decision = await deps.rules.admit(request, traits, now);
+    if (decision.action === 'defer') return { status: 'deferred', until: decision.until, reason: decision.reason };
+    if (decision.action === 'skip') return skip(decision.reason);
   }
+  const unsubscribeUrl = deps.rules.unsubscribeUrl(request);
 
   const requested =
     request.locale ?? (typeof traits.locale === 'string' ? traits.locale : request.defaultLocale);
@@ -56,7 +74,9 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
     journey: { id: request.journeyId, name: request.journeyName, version: request.journeyVersion },
     coupons: request.coupons,
   });
-  const rendered = deps.templates.render(request.channel, request.template, requested, context, {
+  // Marketing email: `{{unsubscribeUrl}}` for the footer link (also the List-Unsubscribe header).
+  const withLinks = unsubscribeUrl ? { ...context, unsubscribeUrl } : context;
+  const rendered = deps.templates.render(request.channel, request.template, requested, withLinks, {
     defaultLocale: request.defaultLocale,
   });
   const message: DeliveryMessage = {
@@ -72,6 +92,7 @@ export async function sendMessage(deps: SendDeps, request: SendRequest): Promise
     body: rendered.body,
     idempotencyKey: request.idempotencyKey,
     queuedAt: touch.at,
+    ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
   };
   // Record before queueing: a crash in between is repaired by the retry (resume re-queues).
   const first = await deps.touches.recordOnce(

@@ -20,3 +20,13 @@ export function normaliseCouponCode(input: string): string {
     ? `${raw.slice(0, 4)}-${raw.slice(4, 8)}-${raw.slice(8)}`
     : input.trim().toUpperCase();
 }
+
+/**
+ * The messageId of the `coupon_redeemed` event that `POST /v1/coupons/redeem` emits. A code is
+ * redeemed at most once, so the id derived from it names that one redemption: re-emitting it is
+ * a no-op (BullMQ job id, the router's processed marker, the runs' seen ids), and the router
+ * recognises the event as the redemption the API already counted.
+ */
+export function redemptionMessageId(code: string): string {
+  return `coupon-redeemed:${code}`;
+}

@@ -22,6 +22,11 @@ export class RedisKeys {
     return `${this.prefix}:delivery:${idempotencyKey}`;
   }
 
+  /** String: the idempotency key of the message a channel's gateway knows by this id (receipts). */
+  providerMessage(channel: string, providerMessageId: string): string {
+    return `${this.prefix}:provider-message:${channel}:${providerMessageId}`;
+  }
+
   /** String with a short TTL: one delivery attempt of this message is under way. */
   deliveryLease(idempotencyKey: string): string {
     return `${this.prefix}:delivery-lease:${idempotencyKey}`;
@@ -40,5 +45,30 @@ export class RedisKeys {
   /** String: an ingested message the router has fully processed. */
   processedEvent(messageId: string): string {
     return `${this.prefix}:processed:${messageId}`;
+  }
+
+  /** Hash: `<channel>:<topic>` → the customer's latest consent record (JSON), see rules/consent.ts. */
+  consent(customerId: string): string {
+    return `${this.prefix}:consent:${customerId}`;
+  }
+
+  /** List: every consent change of the customer, oldest first (append-only). */
+  consentHistory(customerId: string): string {
+    return `${this.prefix}:consent-history:${customerId}`;
+  }
+
+  /** Set: ids of customers whose `phone` trait is this (normalised) number. */
+  customersByPhone(phone: string): string {
+    return `${this.prefix}:phone:${phone}`;
+  }
+
+  /** String counter: a customer's marketing touches in one cap period (`all` or a channel; `d:…`/`w:…`). */
+  capCounter(customerId: string, scope: string, period: string): string {
+    return `${this.prefix}:cap:${customerId}:${scope}:${period}`;
+  }
+
+  /** String: the touch with this idempotency key already counted against the frequency caps. */
+  capCounted(idempotencyKey: string): string {
+    return `${this.prefix}:cap-counted:${idempotencyKey}`;
   }
 }

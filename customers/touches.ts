@@ -13,6 +13,44 @@ redis.call('ZADD', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 return 1`;
 
+/**
+ * What became of a touch's message, as the delivery worker, receipts and tracked links tell it.
+ * The touch's status only moves forward: queued → failed → sent → delivered → opened → clicked
+ * (`failed` after `sent` is a bounce; a replayed failure that goes out becomes `sent`).
+ */
+const RECORD_OUTCOME = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or string.sub(status, 1, 8) == 'skipped:' then return -1 end
+local outcome, at, reason = ARGV[1], ARGV[2], ARGV[3]
+local step = 'step:' .. redis.call('HGET', KEYS[1], 'stepId') .. ':'
+local first = redis.call('HSETNX', KEYS[1], outcome .. 'At', at)
+if outcome == 'opened' or outcome == 'clicked' then
+  local counter = outcome == 'opened' and 'opens' or 'clicks'
+  redis.call('HINCRBY', KEYS[1], counter, 1)
+  redis.call('HINCRBY', KEYS[2], step .. counter, 1)
+end
+if first == 1 and outcome ~= 'sent' then redis.call('HINCRBY', KEYS[2], step .. outcome, 1) end
+local rank = { queued = 0, failed = 1, sent = 2, delivered = 3, opened = 4, clicked = 5 }
+local moves
+if outcome == 'failed' then moves = status == 'queued' or status == 'sent'
+else moves = rank[status] ~= nil and rank[outcome] > rank[status] end
+if moves then redis.call('HSET', KEYS[1], 'status', outcome) end
+if moves and outcome == 'failed' and reason ~= '' then redis.call('HSET', KEYS[1], 'error', reason) end
+return first`;
+
+const MARK_REPLAYED = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 0 end
+if status == 'failed' then redis.call('HSET', KEYS[1], 'status', 'queued') end
+redis.call('HINCRBY', KEYS[1], 'replays', 1)
+redis.call('HSET', KEYS[1], 'replayedAt', ARGV[1])
+return 1`;
+
+export type TouchOutcome = 'sent' | 'delivered' | 'opened' | 'clicked' | 'failed';
+
+/** How long receipts can find a message by the gateway's id. */
+const PROVIDER_MESSAGE_TTL_SECONDS = 90 * 24 * 3600;
+
 export interface TouchRecord {
   journeyId: string;
   journeyVersion: number;
@@ -20,11 +58,18 @@ export interface TouchRecord {
   stepId: string;
   channel: string;
   template: string;
-  /** `queued` | `sent` | `failed` | `skipped:<reason>` */
+  /** `queued` | `sent` | `delivered` | `opened` | `clicked` | `failed` | `skipped:<reason>` */
   status: string;
   at: string;
   /** The queued message as JSON, kept so a retry can re-queue exactly the same thing. */
   message?: string;
+  /** Filled in as the message goes on (ISO-8601, the first time of each; see recordOutcome). */
+  sentAt?: string;
+  deliveredAt?: string;
+  openedAt?: string;
+  clickedAt?: string;
+  failedAt?: string;
+  error?: string;
 }
 
 /** Every touch a journey makes: one Redis hash per idempotency key, indexed per customer. */
@@ -49,6 +94,58 @@ export class TouchLog {
       ...fields,
     );
     return written === 1;
+  }
+
+  /**
+   * Records an outcome of the touch's message (see RECORD_OUTCOME): 'first' when it is the first
+   * of its kind for the message, 'repeat' after that, 'no-touch' when there is no touch to update.
+   */
+  async recordOutcome(
+    idempotencyKey: string,
+    touch: Pick<TouchRecord, 'journeyId' | 'journeyVersion'>,
+    outcome: TouchOutcome,
+    at: string,
+    error = '',
+  ): Promise<'first' | 'repeat' | 'no-touch'> {
+    const result = await this.redis.eval(
+      RECORD_OUTCOME,
+      2,
+      this.keys.touch(idempotencyKey),
+      this.keys.journeyStats(touch.journeyId, touch.journeyVersion),
+      outcome,
+      at,
+      error,
+    );
+    return result === 1 ? 'first' : result === 0 ? 'repeat' : 'no-touch';
+  }
+
+  /** A dead letter put back on its queue: a `failed` touch is `queued` again. */
+  async markReplayed(idempotencyKey: string, at: string): Promise<void> {
+    await this.redis.eval(MARK_REPLAYED, 1, this.keys.touch(idempotencyKey), at);
+  }
+
+  /** A dead letter thrown away by an operator, with their reason. */
+  async markDiscarded(idempotencyKey: string, reason: string, at: string): Promise<void> {
+    const key = this.keys.touch(idempotencyKey);
+    if (await this.redis.exists(key)) await this.redis.hset(key, 'discardedAt', at, 'discardReason', reason);
+  }
+
+  /** Lets receipts that name the gateway's message id find the touch. */
+  async linkProviderMessage(channel: string, providerMessageId: string, idempotencyKey: string): Promise<void> {
+    await this.redis
+      .multi()
+      .set(
+        this.keys.providerMessage(channel, providerMessageId),
+        idempotencyKey,
+        'EX',
+        PROVIDER_MESSAGE_TTL_SECONDS,
+      )
+      .hset(this.keys.touch(idempotencyKey), 'providerMessageId', providerMessageId)
+      .exec();
+  }
+
+  async keyOfProviderMessage(channel: string, providerMessageId: string): Promise<string | null> {
+    return this.redis.get(this.keys.providerMessage(channel, providerMessageId));
   }
 
   async get(idempotencyKey: string): Promise<TouchRecord | null> {

@@ -16,6 +16,8 @@ export interface DeliveryMessage {
   idempotencyKey: string;
   /** ISO-8601 time the message was queued. */
   queuedAt: string;
+  /** Marketing email: the customer's unsubscribe link (body footer, List-Unsubscribe header). */
+  unsubscribeUrl?: string;
 }
 
 export function deliveryQueueName(channel: Channel): string {

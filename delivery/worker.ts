@@ -6,8 +6,11 @@ import { CHANNELS } from '../language/types';
 import type { ChannelConfig } from './channel-config';
 import { deliverOnce } from './deliver-once';
 import { deliveryQueueName, type DeliveryMessage } from './message';
+import type { DeliveryOutcomes } from './outcomes';
+import { withDeliveryHooks } from './provider-hooks';
 import { createProvider } from './providers';
 import { PermanentDeliveryError } from './providers/provider';
+import type { LinkTracker } from './tracking';
 
 export interface DeliveryWorkerDeps {
   connection: ConnectionOptions;
@@ -17,21 +20,29 @@ export interface DeliveryWorkerDeps {
   channels: Record<string, ChannelConfig>;
   outboxDir: string;
   logger: Logger;
+  /** Outcomes (sent, failed) onto the touch and the `events` queue (delivery/outcomes.ts). */
+  outcomes?: DeliveryOutcomes;
+  /** Tracked links and open pixels, rewritten just before the send (delivery/tracking.ts). */
+  tracking?: LinkTracker;
 }
 
 /** One BullMQ worker per channel, each with its provider, concurrency and rate limit. */
 export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<DeliveryMessage>[] {
   return CHANNELS.map((channel) => {
     const config = deps.channels[channel]!;
-    const provider = createProvider(config.provider, deps.outboxDir);
+    const provider = createProvider(config.provider, {
+      outboxDir: deps.outboxDir,
+      redis: deps.redis,
+      keys: deps.keys,
+    });
     const log = deps.logger.child({ channel, provider: provider.name });
+    const hooked = withDeliveryHooks(provider, deps);
     const worker = new Worker<DeliveryMessage>(
       deliveryQueueName(channel),
       async (job) => {
+        let result;
         try {
-          const result = await deliverOnce(deps.redis, deps.keys, provider, job.data);
-          log.debug({ idempotencyKey: job.data.idempotencyKey, result }, 'delivered');
-          return result;
+          result = await deliverOnce(deps.redis, deps.keys, hooked, job.data);
         } catch (err) {
           if (err instanceof PermanentDeliveryError) {
             await deps.redis.hset(
@@ -41,10 +52,18 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
               'error',
               err.message,
             );
+            await deps.outcomes?.failed(job.data, err.message);
             throw new UnrecoverableError(err.message);
           }
+          // Out of attempts: the message is a dead letter now.
+          if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+            await deps.outcomes?.failed(job.data, err instanceof Error ? err.message : String(err));
           throw err;
         }
+        log.debug({ idempotencyKey: job.data.idempotencyKey, result }, 'delivered');
+        // Also after `already-sent`: the attempt that sent it may have died before telling.
+        await deps.outcomes?.sent(job.data);
+        return result;
       },
       {
         connection: deps.connection,

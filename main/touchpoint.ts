@@ -6,19 +6,25 @@ import type { Logger } from 'pino';
 import { RunInspector } from '../audit/runs';
 import { loadOrCreateKeys } from '../config/keys';
 import type { Settings } from '../config/settings';
+import { loadOrCreateSecret, SignedTokens } from '../config/signed-tokens';
 import { CouponStore } from '../coupons/store';
 import { JourneyStats } from '../customers/journey-stats';
 import { RedisKeys } from '../customers/keys';
 import { ProfileStore } from '../customers/profiles';
 import { TouchLog } from '../customers/touches';
 import { loadChannelConfig } from '../delivery/channel-config';
+import { DeadLetters } from '../delivery/dead-letters';
+import { DeliveryOutcomes } from '../delivery/outcomes';
 import { closeDeliveryQueues, createDeliveryQueues } from '../delivery/queues';
+import { LinkTracker, trackedChannelsFrom } from '../delivery/tracking';
 import { createDeliveryWorkers } from '../delivery/worker';
 import { loadJourneys } from '../language/load';
 import { loadTemplates } from '../messages/templates';
 import { EVENTS_QUEUE, type IngestEvent } from '../queues/events';
 import { JourneyCatalog } from '../router/journey-catalog';
 import { createRouterWorker } from '../router/worker';
+import { createRules } from '../rules';
+import { loadRulesConfig } from '../rules/config';
 import { createApp } from '../server/app';
 import { createHealthCheck } from './health';
 import { createJourneyWorker } from './journey-worker';
@@ -43,6 +49,8 @@ export async function startTouchpoint(
   const templates = loadTemplates(settings.templatesDir);
   const catalog = new JourneyCatalog(loadJourneys(settings.journeysDir, { templates }));
   const channels = loadChannelConfig(settings.configFile);
+  const rulesConfig = loadRulesConfig(settings.configFile);
+  const trackedChannels = trackedChannelsFrom(process.env.TOUCHPOINT_TRACK_LINKS);
   const apiKeys = roles.has('api')
     ? loadOrCreateKeys({
         dataDir: settings.dataDir,
@@ -68,8 +76,26 @@ export async function startTouchpoint(
     const keys = new RedisKeys(settings.keyPrefix);
     const prefix = settings.queuePrefix;
     const profiles = new ProfileStore(redis, keys);
+    const rules = createRules({
+      redis,
+      keys,
+      config: rulesConfig,
+      tokens: new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret)),
+      publicUrl: settings.publicUrl,
+    });
+    const coupons = new CouponStore(redis, settings.keyPrefix);
     const queues = createDeliveryQueues(connection, prefix);
     stops.push(() => closeDeliveryQueues(queues));
+    // Delivery outcomes come back as events on the `events` queue; links are tracked at send time.
+    const touches = new TouchLog(redis, keys);
+    const outcomeEvents = new Queue<IngestEvent>(EVENTS_QUEUE, { connection, prefix });
+    stops.push(() => outcomeEvents.close());
+    const outcomes = new DeliveryOutcomes({ touches, eventsQueue: outcomeEvents, logger });
+    const tracker = new LinkTracker(
+      new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret)),
+      settings.publicUrl,
+      trackedChannels,
+    );
     const bullWorkers: BullWorker[] = [];
     let journeyWorker: TemporalWorker | undefined;
 
@@ -83,6 +109,8 @@ export async function startTouchpoint(
           channels,
           outboxDir: settings.outboxDir,
           logger,
+          outcomes,
+          tracking: tracker,
         }),
       );
     }
@@ -98,6 +126,7 @@ export async function startTouchpoint(
           profiles,
           catalog,
           logger,
+          coupons,
         }),
       );
     }
@@ -112,10 +141,11 @@ export async function startTouchpoint(
           profiles,
           touches: new TouchLog(redis, keys),
           stats: new JourneyStats(redis, keys),
-          coupons: new CouponStore(redis, settings.keyPrefix),
+          coupons,
           templates,
           queues,
           channels,
+          rules: rules.touch,
         },
         logger,
       });
@@ -161,6 +191,15 @@ export async function startTouchpoint(
         health,
         journeys: catalog,
         runs: new RunInspector(temporal, settings.temporalNamespace, services.temporalUiUrl),
+        rules: {
+          consent: rules.consent,
+          profiles,
+          links: rules.links,
+          smsKeywords: rulesConfig.consent.smsKeywords,
+        },
+        // On the producer connection: during a Redis outage redeem answers 503 at once.
+        coupons: new CouponStore(producer, settings.keyPrefix),
+        deliveries: { deadLetters: new DeadLetters(redis, queues, touches, logger), touches, outcomes, tracker },
         logger,
       });
       const server = await listen(app, settings.port);

@@ -1,3 +1,5 @@
+import type { LimitExceeded } from './limits';
+
 /** A problem with one template file. */
 export interface TemplateIssue {
   file: string;
@@ -32,5 +34,24 @@ export class TemplateNotFoundError extends Error {
     readonly triedLocales: string[],
   ) {
     super(`no template ${channel}/${template} in any of the locales ${triedLocales.join(', ')}`);
+  }
+}
+
+/**
+ * Thrown by render when the rendered message breaks a channel limit (SMS parts, WeCom bytes).
+ * Carries the rendered message, so a preview can still show it. A send records it as
+ * `skipped:content_too_long`: rendering again would give the same text.
+ */
+export class ContentTooLongError extends Error {
+  override name = 'ContentTooLongError';
+  readonly code = 'content_too_long';
+
+  constructor(
+    readonly channel: string,
+    readonly template: string,
+    readonly rendered: { subject?: string; body: string; locale: string },
+    readonly exceeded: LimitExceeded,
+  ) {
+    super(`${channel}/${template} (${rendered.locale}) is too long: ${exceeded.message}`);
   }
 }

@@ -1,18 +1,24 @@
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
+import { TEMPLATE_NAME } from '../language/catalog';
 import { didYouMean } from '../language/hints';
 import type { TemplateIssue } from './errors';
 
 /** A template file split into its optional front matter and its body, with line numbers kept. */
 export interface TemplateParts {
   subject?: { source: string; line: number };
+  /** A layout from `templates/_layouts/` by name, or `none` for no layout at all. */
+  layout?: { name: string; line: number };
   body: { source: string; line: number };
 }
 
-const FRONT_MATTER_KEYS = ['subject'];
+const FRONT_MATTER_KEYS = ['subject', 'layout'];
+
+/** `layout: none` turns off the channel's default layout. */
+export const NO_LAYOUT = 'none';
 const FENCE = /^---\s*$/;
 
 /**
- * Splits `---` / YAML / `---` front matter (only `subject:` for now) from the body. The body's
+ * Splits `---` / YAML / `---` front matter (`subject:` and `layout:`) from the body. The body's
  * trailing line breaks are dropped: editors add one, and it would otherwise end every SMS.
  * Returns the problems instead of throwing so the store can report all files at once.
  */
@@ -56,9 +62,11 @@ function parseFrontMatter(yamlText: string, file: string): Omit<TemplateParts, '
 
   const issues: TemplateIssue[] = [];
   let subject: TemplateParts['subject'];
+  let layout: TemplateParts['layout'];
   for (const pair of doc.contents.items) {
     const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
     const line = lineOf(isScalar(pair.key) ? pair.key.range?.[0] : undefined);
+    const text = isScalar(pair.value) && typeof pair.value.value === 'string' ? pair.value.value : undefined;
     if (!FRONT_MATTER_KEYS.includes(key)) {
       issues.push({
         file,
@@ -66,8 +74,18 @@ function parseFrontMatter(yamlText: string, file: string): Omit<TemplateParts, '
         message: `unknown front matter key \`${key}\``,
         hint: didYouMean(key, FRONT_MATTER_KEYS),
       });
-    } else if (isScalar(pair.value) && typeof pair.value.value === 'string') {
-      subject = { source: pair.value.value, line: lineOf(pair.value.range?.[0]) };
+    } else if (key === 'layout') {
+      if (text !== undefined && (text === NO_LAYOUT || TEMPLATE_NAME.test(text))) layout = { name: text, line };
+      else {
+        issues.push({
+          file,
+          line,
+          message: '`layout` must be the name of a layout in templates/_layouts, or `none`',
+          hint: 'e.g. `layout: email` for templates/_layouts/email.<locale>.hbs',
+        });
+      }
+    } else if (text !== undefined && isScalar(pair.value)) {
+      subject = { source: text, line: lineOf(pair.value.range?.[0]) };
     } else {
       issues.push({
         file,
@@ -77,5 +95,6 @@ function parseFrontMatter(yamlText: string, file: string): Omit<TemplateParts, '
       });
     }
   }
-  return issues.length > 0 ? issues : { subject };
+  if (issues.length > 0) return issues;
+  return { ...(subject ? { subject } : {}), ...(layout ? { layout } : {}) };
 }

@@ -10,9 +10,25 @@ import {
 } from '../language/catalog';
 import { didYouMean } from '../language/hints';
 import { CHANNELS, type Channel } from '../language/types';
+import { checkRenders, compileTemplate, createHandlebars, parseTemplate } from './compile';
 import type { RenderContext } from './context';
-import { TemplateLoadError, TemplateNotFoundError, type TemplateIssue } from './errors';
-import { splitTemplate } from './front-matter';
+import {
+  ContentTooLongError,
+  TemplateLoadError,
+  TemplateNotFoundError,
+  type TemplateIssue,
+} from './errors';
+import { FragmentSet, LAYOUTS_DIR, loadFragments, PARTIALS_DIR, type Fragment } from './fragments';
+import { NO_LAYOUT, splitTemplate, type TemplateParts } from './front-matter';
+import {
+  DEFAULT_CONTENT_CHECKS,
+  DEFAULT_CONTENT_LIMITS,
+  measureContent,
+  type ContentCheck,
+  type ContentLength,
+  type ContentLimits,
+} from './limits';
+import { partialUse, placesBody, type PartialUse } from './template-ast';
 
 /**
  * Only email bodies are HTML, so only they are HTML-escaped (a customer name like `<b>` must not
@@ -35,6 +51,15 @@ export interface RenderOptions {
   defaultLocale?: string;
 }
 
+export interface TemplateStoreOptions {
+  /** Length limits checked at render (SMS parts, WeCom bytes); defaults in DEFAULT_CONTENT_LIMITS. */
+  limits?: Partial<ContentLimits>;
+  /** Per-channel checks replacing or adding to the defaults (SMS, WeCom, mini-program fields). */
+  checks?: Partial<Record<Channel, ContentCheck>>;
+}
+
+type Partials = Record<string, Handlebars.TemplateDelegate>;
+
 interface CompiledTemplate {
   channel: Channel;
   name: string;
@@ -42,6 +67,12 @@ interface CompiledTemplate {
   file: string;
   subject?: Handlebars.TemplateDelegate;
   body: Handlebars.TemplateDelegate;
+  /** Wraps the body: gets the render context plus `body` and `subject`. */
+  layout?: Handlebars.TemplateDelegate;
+  /** Every partial, in the version for this template's locale and the body's escaping. */
+  partials: Partials;
+  /** The same, unescaped, for the subject. */
+  subjectPartials: Partials;
 }
 
 const TEMPLATE_FILE = /^(.+)\.([^.]+)\.hbs$/;
@@ -49,12 +80,17 @@ const TEMPLATE_FILE = /^(.+)\.([^.]+)\.hbs$/;
 /** `templates/<channel>/<name>.<locale>.hbs`, compiled once at load. */
 export class TemplateStore implements TemplateCatalog {
   private readonly templates = new Map<string, CompiledTemplate>();
+  readonly limits: ContentLimits;
+  private readonly checks: Partial<Record<Channel, ContentCheck>>;
 
   constructor(
     readonly dir: string,
     templates: CompiledTemplate[],
+    options: TemplateStoreOptions = {},
   ) {
     for (const t of templates) this.templates.set(key(t.channel, t.name, t.locale), t);
+    this.limits = { ...DEFAULT_CONTENT_LIMITS, ...options.limits };
+    this.checks = { ...DEFAULT_CONTENT_CHECKS, ...options.checks };
   }
 
   has(channel: Channel, name: string, locale: string): boolean {
@@ -80,7 +116,9 @@ export class TemplateStore implements TemplateCatalog {
 
   /**
    * Renders a template in the first locale that has it: the requested one (then its language,
-   * `en-US` → `en`), the journey's default, then `en`. Locales match case-insensitively.
+   * `en-US` → `en`), the journey's default, then `en`. Locales match case-insensitively. The
+   * context's `locale` becomes the locale used; the body is wrapped in the template's layout.
+   * Throws ContentTooLongError when the result breaks the channel's limits.
    */
   render(
     channel: Channel,
@@ -92,12 +130,24 @@ export class TemplateStore implements TemplateCatalog {
     const tried = fallbackChain(locale, opts.defaultLocale);
     const template = tried.map((l) => this.templates.get(key(channel, name, l))).find((t) => t !== undefined);
     if (!template) throw new TemplateNotFoundError(channel, name, tried);
-    const subject = template.subject?.(context);
-    return {
-      ...(subject !== undefined ? { subject } : {}),
-      body: template.body(context),
-      locale: template.locale,
-    };
+
+    const data: RenderContext = { ...context, locale: template.locale };
+    const runtime = { partials: template.partials };
+    const subject = template.subject?.(data, { partials: template.subjectPartials });
+    const content = template.body(data, runtime);
+    const body = template.layout
+      ? template.layout({ ...data, subject, body: new Handlebars.SafeString(content) }, runtime)
+      : content;
+    const message: RenderedMessage = { ...(subject !== undefined ? { subject } : {}), body, locale: template.locale };
+
+    const exceeded = this.checks[channel]?.(message, this.limits);
+    if (exceeded) throw new ContentTooLongError(channel, name, message, exceeded);
+    return message;
+  }
+
+  /** A rendered message measured as its channel counts it (SMS characters and parts, WeCom bytes). */
+  measure(channel: Channel, message: { subject?: string; body: string }): ContentLength {
+    return measureContent(channel, message);
   }
 }
 
@@ -111,17 +161,34 @@ function fallbackChain(requested: string | undefined, defaultLocale: string | un
 }
 
 /**
- * Loads and compiles every template under `dir`; throws TemplateLoadError listing every bad file
- * (unknown channel folder, bad file name, bad front matter, bad Handlebars syntax, with lines).
+ * Loads and compiles every template under `dir`, with the partials of `dir/_partials` and the
+ * layouts of `dir/_layouts`; throws TemplateLoadError listing every problem of every file
+ * (unknown channel folder, bad file name, bad front matter, bad Handlebars syntax, unknown
+ * helpers, missing partials and layouts, with lines).
  */
-export function loadTemplates(dir: string): TemplateStore {
+export function loadTemplates(dir: string, options: TemplateStoreOptions = {}): TemplateStore {
   const hb = createHandlebars();
-  const compiled: CompiledTemplate[] = [];
   const issues: TemplateIssue[] = [];
-  const seen = new Map<string, string>();
+  const loader = new Loader(
+    hb,
+    loadFragments(hb, path.join(dir, PARTIALS_DIR), issues),
+    loadFragments(hb, path.join(dir, LAYOUTS_DIR), issues),
+  );
+  for (const layout of loader.layouts.list()) {
+    if (!placesBody(layout.ast)) {
+      issues.push({
+        file: layout.file,
+        message: 'a layout must place the message body',
+        hint: 'write `{{{body}}}` where the body goes',
+      });
+    }
+  }
 
+  const compiled: CompiledTemplate[] = [];
+  const seen = new Map<string, string>();
   for (const entry of visible(dir)) {
     const folder = path.join(dir, entry.name);
+    if (entry.name === PARTIALS_DIR || entry.name === LAYOUTS_DIR) continue;
     if (!entry.isDirectory()) {
       issues.push({
         file: folder,
@@ -134,13 +201,13 @@ export function loadTemplates(dir: string): TemplateStore {
       issues.push({
         file: folder,
         message: `unknown channel folder \`${entry.name}\``,
-        hint: didYouMean(entry.name, CHANNELS),
+        hint: didYouMean(entry.name, [...CHANNELS, PARTIALS_DIR, LAYOUTS_DIR]),
       });
       continue;
     }
     for (const fileEntry of visible(folder)) {
       const file = path.join(folder, fileEntry.name);
-      const result = loadOne(hb, entry.name as Channel, fileEntry.name, file);
+      const result = loader.template(entry.name as Channel, fileEntry.name, file);
       if (Array.isArray(result)) {
         issues.push(...result);
         continue;
@@ -152,8 +219,8 @@ export function loadTemplates(dir: string): TemplateStore {
       compiled.push(result);
     }
   }
-  if (issues.length > 0) throw new TemplateLoadError(issues);
-  return new TemplateStore(dir, compiled);
+  if (issues.length > 0) throw new TemplateLoadError(unique(issues));
+  return new TemplateStore(dir, compiled, options);
 }
 
 /** Directory entries, minus dotfiles and Markdown notes. */
@@ -164,83 +231,183 @@ function visible(dir: string): fs.Dirent[] {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function loadOne(
-  hb: typeof Handlebars,
-  channel: Channel,
-  fileName: string,
-  file: string,
-): CompiledTemplate | TemplateIssue[] {
-  const match = TEMPLATE_FILE.exec(fileName);
-  const [, name = '', locale = ''] = match ?? [];
-  if (!match || !TEMPLATE_NAME.test(name) || !LOCALE_TAG.test(locale)) {
-    return [
-      {
-        file,
-        message: 'a template file is named `<name>.<locale>.hbs`',
-        hint: 'e.g. `dormant-offer.zh-CN.hbs`',
-      },
-    ];
-  }
-  const parts = splitTemplate(fs.readFileSync(file, 'utf8'), file);
-  if (Array.isArray(parts)) return parts;
+/** A problem inside a shared partial is reached from every template using it: report it once. */
+function unique(issues: TemplateIssue[]): TemplateIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const id = JSON.stringify([issue.file, issue.line, issue.message]);
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
 
-  const issues: TemplateIssue[] = [];
-  const compile = (source: string, line: number, escape: boolean) => {
-    try {
-      return compileChecked(hb, source, escape);
-    } catch (err) {
-      issues.push(compileIssue(err, file, line));
+const isIssue = (x: hbs.AST.Program | TemplateIssue): x is TemplateIssue => !('type' in x);
+
+/** Compiles templates against the partials and layouts, each partial and layout compiled once per escaping. */
+class Loader {
+  private readonly compiledFragments = new Map<string, Handlebars.TemplateDelegate>();
+  private readonly partialsByLocale = new Map<string, Partials>();
+
+  constructor(
+    private readonly hb: typeof Handlebars,
+    readonly partials: FragmentSet,
+    readonly layouts: FragmentSet,
+  ) {}
+
+  template(channel: Channel, fileName: string, file: string): CompiledTemplate | TemplateIssue[] {
+    const match = TEMPLATE_FILE.exec(fileName);
+    const [, name = '', locale = ''] = match ?? [];
+    if (!match || !TEMPLATE_NAME.test(name) || !LOCALE_TAG.test(locale)) {
+      return [
+        {
+          file,
+          message: 'a template file is named `<name>.<locale>.hbs`',
+          hint: 'e.g. `dormant-offer.zh-CN.hbs`',
+        },
+      ];
+    }
+    const parts = splitTemplate(fs.readFileSync(file, 'utf8'), file);
+    if (Array.isArray(parts)) return parts;
+
+    const escape = HTML_CHANNELS.has(channel);
+    const issues: TemplateIssue[] = [];
+    const compile = (source: string, line: number, escaped: boolean) =>
+      this.part(source, file, line, locale, escaped, issues);
+    // Subjects are never escaped: an email subject is a header, not HTML.
+    const subject = parts.subject && compile(parts.subject.source, parts.subject.line, false);
+    const body = compile(parts.body.source, parts.body.line, escape);
+    const layout = this.layoutFor(parts, channel, locale, escape, file, issues);
+    if (issues.length > 0 || !body) return issues;
+    return {
+      channel,
+      name,
+      locale,
+      file,
+      body,
+      ...(subject ? { subject } : {}),
+      ...(layout ? { layout } : {}),
+      partials: this.partialsFor(locale, escape),
+      subjectPartials: this.partialsFor(locale, false),
+    };
+  }
+
+  /** One part of a template file (subject or body): parsed, compiled, its partials checked. */
+  private part(
+    source: string,
+    file: string,
+    firstLine: number,
+    locale: string,
+    escape: boolean,
+    issues: TemplateIssue[],
+  ): Handlebars.TemplateDelegate | undefined {
+    const ast = parseTemplate(this.hb, source, file, firstLine);
+    if (isIssue(ast)) {
+      issues.push(ast);
       return undefined;
     }
-  };
-  const subject = parts.subject && compile(parts.subject.source, parts.subject.line, false);
-  const body = compile(parts.body.source, parts.body.line, HTML_CHANNELS.has(channel));
-  if (issues.length > 0 || !body) return issues;
-  return { channel, name, locale, file, body, ...(subject ? { subject } : {}) };
-}
-
-/**
- * An isolated Handlebars: no helpers leak in from (or out to) other code. Prototype access stays
- * at Handlebars' safe default — never set allowProtoPropertiesByDefault / allowProtoMethodsByDefault.
- * `log` is removed (templates must not write customer data to the process log); `json` is added
- * for webhook bodies, which are not escaped and need JSON-quoted values.
- */
-function createHandlebars(): typeof Handlebars {
-  const hb = Handlebars.create();
-  hb.unregisterHelper('log');
-  hb.registerHelper('json', (value: unknown) => JSON.stringify(value ?? null));
-  return hb;
-}
-
-const KNOWN_HELPERS = { log: false, json: true };
-
-/**
- * Handlebars compiles lazily on the first render; rendering once with an empty context here
- * surfaces syntax errors, unknown helpers and partials at load time rather than at send time.
- */
-function compileChecked(hb: typeof Handlebars, source: string, escape: boolean): Handlebars.TemplateDelegate {
-  const template = hb.compile(hb.parse(source), {
-    knownHelpers: KNOWN_HELPERS,
-    knownHelpersOnly: true,
-    noEscape: !escape,
-  });
-  template({});
-  return template;
-}
-
-const HELPERS_HINT = 'available helpers: if, unless, each, with, lookup, json';
-
-/** A Handlebars error with its line translated from the template part to the file. */
-function compileIssue(err: unknown, file: string, firstLine: number): TemplateIssue {
-  const text = err instanceof Error ? err.message : String(err);
-  const parseError = /^Parse error on line (\d+):/.exec(text);
-  const partLine = parseError ? Number(parseError[1]) : (err as { lineNumber?: number }).lineNumber;
-  const line = partLine !== undefined ? { line: firstLine + partLine - 1 } : {};
-  if (parseError) {
-    // The last line of a parse error says what was expected; the lines before echo the source.
-    return { file, ...line, message: `Handlebars syntax error: ${text.split('\n').pop()}` };
+    const use = partialUse(ast);
+    const template = compileTemplate(this.hb, ast, escape);
+    // Stand-ins for the partials: each partial file is checked on its own.
+    const stubs = Object.fromEntries(use.references.map((r) => [r.name, () => '']));
+    const problem = checkRenders(() => template({}, { partials: stubs }), file, firstLine);
+    if (problem) {
+      issues.push(problem);
+      return undefined;
+    }
+    const missing = this.missingPartials(use, locale, file, firstLine, new Set());
+    issues.push(...missing);
+    return missing.length > 0 ? undefined : template;
   }
-  const helper = /unknown helper (\S+)/.exec(text)?.[1];
-  if (helper) return { file, ...line, message: `unknown helper \`${helper}\``, hint: HELPERS_HINT };
-  return { file, ...line, message: `Handlebars: ${text.replace(/ - \d+:\d+$/, '')}` };
+
+  /**
+   * Partials a template (or a partial or layout it uses) includes that do not exist for its
+   * locale, and partial names that are computed at render time, at their lines.
+   */
+  private missingPartials(
+    use: PartialUse,
+    locale: string,
+    file: string,
+    firstLine: number,
+    visited: Set<string>,
+  ): TemplateIssue[] {
+    const issues: TemplateIssue[] = use.dynamic.map((line) => ({
+      file,
+      line: firstLine + line - 1,
+      message: 'a partial name must be written out: `{{> name}}`',
+      hint: 'a partial chosen at render time cannot be checked when templates are loaded',
+    }));
+    for (const ref of use.references) {
+      if (use.inline.has(ref.name)) continue;
+      const fragment = this.partials.resolve(ref.name, locale);
+      if (!fragment) {
+        issues.push({
+          file,
+          line: firstLine + ref.line - 1,
+          message: `Handlebars: The partial ${ref.name} could not be found`,
+          hint: `for ${locale}, expected templates/${this.partials.expected(ref.name, locale)}`,
+        });
+      } else if (!visited.has(fragment.file)) {
+        visited.add(fragment.file);
+        issues.push(...this.missingPartials(partialUse(fragment.ast), locale, fragment.file, 1, visited));
+      }
+    }
+    return issues;
+  }
+
+  /**
+   * The layout named in the front matter (which must exist), else the channel's own
+   * (`_layouts/<channel>.<locale>.hbs`, optional); `layout: none` for none.
+   */
+  private layoutFor(
+    parts: TemplateParts,
+    channel: Channel,
+    locale: string,
+    escape: boolean,
+    file: string,
+    issues: TemplateIssue[],
+  ): Handlebars.TemplateDelegate | undefined {
+    if (parts.layout?.name === NO_LAYOUT) return undefined;
+    const name = parts.layout?.name ?? channel;
+    const layout = this.layouts.resolve(name, locale);
+    if (!layout) {
+      if (parts.layout) {
+        issues.push({
+          file,
+          line: parts.layout.line,
+          message: `no layout \`${name}\` for ${locale}`,
+          hint: `expected templates/${this.layouts.expected(name, locale)}; available: ${this.layouts.names().join(', ') || 'none'}`,
+        });
+      }
+      return undefined;
+    }
+    const missing = this.missingPartials(partialUse(layout.ast), locale, layout.file, 1, new Set());
+    issues.push(...missing);
+    return this.compiled(layout, escape);
+  }
+
+  /** Every partial name, resolved for `locale`: what Handlebars gets at render. */
+  private partialsFor(locale: string, escape: boolean): Partials {
+    const id = `${locale.toLowerCase()}/${escape}`;
+    let partials = this.partialsByLocale.get(id);
+    if (!partials) {
+      partials = {};
+      for (const name of this.partials.names()) {
+        const fragment = this.partials.resolve(name, locale);
+        if (fragment) partials[name] = this.compiled(fragment, escape);
+      }
+      this.partialsByLocale.set(id, partials);
+    }
+    return partials;
+  }
+
+  private compiled(fragment: Fragment, escape: boolean): Handlebars.TemplateDelegate {
+    const id = `${fragment.file}/${escape}`;
+    let template = this.compiledFragments.get(id);
+    if (!template) {
+      template = compileTemplate(this.hb, fragment.ast, escape);
+      this.compiledFragments.set(id, template);
+    }
+    return template;
+  }
 }

@@ -1,5 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { applyCouponEvent, type CouponEventOutcome } from '../coupons/events';
+import type { CouponStore } from '../coupons/store';
 import type { ProfileStore } from '../customers/profiles';
 import { matchesEvent } from '../language/conditions';
 import type { Journey, JourneyEvent } from '../language/types';
@@ -15,12 +17,16 @@ export interface RouterDeps {
   profiles: ProfileStore;
   catalog: JourneyCatalog;
   logger: Logger;
+  /** When set, a `coupon_redeemed` event redeems its coupon (coupons/events.ts). */
+  coupons?: Pick<CouponStore, 'redeem'>;
 }
 
 export interface RouteResult {
   customerId: string;
   entered: string[];
   signalled: string[];
+  /** What a `coupon_redeemed` event did to its coupon. */
+  coupon?: CouponEventOutcome;
 }
 
 /** Who the event is about. Until identity stitching exists, userId, else the anonymous id. */
@@ -42,8 +48,13 @@ export async function routeEvent(deps: RouterDeps, ingest: IngestEvent): Promise
     return result;
   }
 
+  // A coupon_redeemed event redeems its coupon; a second report of one redemption goes no further.
+  const coupon =
+    deps.coupons && (await applyCouponEvent(deps.coupons, toJourneyEvent(ingest), customerId, deps.logger));
+  if (coupon) result.coupon = coupon.outcome;
+  if (coupon?.event === null) return result;
   const traits = await deps.profiles.get(customerId);
-  const event = toJourneyEvent(ingest);
+  const event = coupon?.event ?? toJourneyEvent(ingest);
   const signal: EventSignal = { event, traits };
   const started = new Set<string>();
 

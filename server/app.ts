@@ -2,11 +2,17 @@ import express from 'express';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { ApiKeys } from '../config/keys';
+import type { CouponStore } from '../coupons/store';
 import type { IngestEvent } from '../queues/events';
 import { errorHandler, notFound } from './errors';
 import { adminRouter, type JourneyLookup, type RunLookup } from './routes/admin';
+import { couponsRouter } from './routes/coupons';
+import { deliveriesRouter, type DeliveryApi } from './routes/deliveries';
 import { healthHandler, type HealthCheck } from './routes/health';
 import { ingestRouter } from './routes/ingest';
+import { receiptsRouter } from './routes/receipts';
+import { rulesRouter, type RulesRouterDeps } from './routes/rules';
+import { trackingRouter } from './routes/tracking';
 
 export type { HealthCheck, JourneyLookup, RunLookup };
 
@@ -17,6 +23,12 @@ export interface AppDeps {
   health: HealthCheck;
   journeys: JourneyLookup;
   runs: RunLookup;
+  /** Coupon redemption and stats (routes/coupons.ts); without it those routes answer 404. */
+  coupons?: CouponStore;
+  /** Consent API, unsubscribe links, SMS replies (routes/rules.ts); without it they answer 404. */
+  rules?: RulesRouterDeps;
+  /** Dead letters, touch audit, receipts, tracked links (routes/deliveries.ts); else they answer 404. */
+  deliveries?: DeliveryApi;
   logger: Logger;
   /** Largest request body, in bytes or as '500kb'. Default 500kb (Segment's batch limit). */
   bodyLimit?: number | string;
@@ -42,6 +54,11 @@ export function createApp(deps: AppDeps): express.Express {
     }),
   );
   app.use('/v1/journeys', adminRouter(deps));
+  if (deps.coupons) app.use('/v1', couponsRouter({ ...deps, coupons: deps.coupons }));
+  if (deps.rules) app.use(rulesRouter(deps.keys, deps.rules));
+  if (deps.deliveries) app.use('/v1/deliveries', deliveriesRouter({ ...deps, deliveries: deps.deliveries }));
+  if (deps.deliveries) app.use('/v1/receipts', receiptsRouter({ ...deps, deliveries: deps.deliveries }));
+  if (deps.deliveries) app.use(trackingRouter({ ...deps, deliveries: deps.deliveries }));
 
   app.use(notFound);
   app.use(errorHandler(deps.logger));

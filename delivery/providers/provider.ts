@@ -1,9 +1,15 @@
 import type { DeliveryMessage } from '../message';
 
+/** What a provider may tell about a message it handed over. */
+export interface SentMessage {
+  /** The gateway's own id of the message (for delivery receipts), when it gives one. */
+  providerMessageId?: string;
+}
+
 /** Something that hands a message to the outside world (a gateway, an inbox, a file). */
 export interface Provider {
   readonly name: string;
-  send(message: DeliveryMessage): Promise<void>;
+  send(message: DeliveryMessage): Promise<SentMessage | void>;
   /**
    * After a crash mid-send, tells whether the message got out, so a retry neither loses nor
    * doubles it. Providers that cannot tell rely on the receiver deduping by idempotency key.

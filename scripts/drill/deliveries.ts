@@ -23,6 +23,8 @@ export interface Delivery {
 export class DeliveryLog {
   private readonly byCustomer = new Map<string, Delivery[]>();
   private readonly offsets = new Map<string, number>();
+  private reading: Promise<void> = Promise.resolve();
+  private poller?: NodeJS.Timeout;
   outboxLines = 0;
   webhookMessages = 0;
 
@@ -44,9 +46,22 @@ export class DeliveryLog {
     };
   }
 
-  /** Reads what was appended to the outbox files since the last call. */
-  async refresh(): Promise<void> {
-    for (const channel of CHANNELS) await this.readNew(path.join(this.outboxDir, `${channel}.jsonl`));
+  /** Reads what was appended to the outbox files since the last call; calls run one after another. */
+  refresh(): Promise<void> {
+    const read = async () => {
+      for (const channel of CHANNELS) await this.readNew(path.join(this.outboxDir, `${channel}.jsonl`));
+    };
+    this.reading = this.reading.catch(() => undefined).then(read);
+    return this.reading;
+  }
+
+  /** Keeps reading the outbox every `ms` until stopPolling(). */
+  startPolling(ms: number): void {
+    this.poller = setInterval(() => void this.refresh().catch(() => undefined), ms);
+  }
+
+  stopPolling(): void {
+    clearInterval(this.poller);
   }
 
   forCustomer(customerId: string): Delivery[] {

@@ -30,6 +30,7 @@ export class Receiver {
   /** Requests without an Idempotency-Key header (or not the body's key), or not a message. */
   malformed = 0;
   private readonly hanging = new Set<ServerResponse>();
+  private holdWaiter?: (key: string) => void;
   private readonly server = http.createServer((req, res) => void this.handle(req, res));
   /** Called once per new key: the first delivery of a message. */
   onMessage?: (message: DeliveryMessage, at: number) => void;
@@ -45,6 +46,14 @@ export class Receiver {
   setMode(mode: ReceiverMode): void {
     this.mode = mode;
     if (mode !== 'hang') this.releaseHanging();
+  }
+
+  /**
+   * The next message is taken but not answered (as in `hang`), and the promise resolves with its
+   * key while the sender still waits for the answer: the moment to kill the sender mid-send.
+   */
+  holdNext(): Promise<string> {
+    return new Promise((resolve) => (this.holdWaiter = resolve));
   }
 
   /** Requests beyond the first with the same key: redelivered, and deduped by the key. */
@@ -75,8 +84,11 @@ export class Receiver {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"drill: gateway down"}');
       return;
     }
-    const hang = this.mode === 'hang';
+    const held = this.holdWaiter;
+    this.holdWaiter = undefined;
+    const hang = this.mode === 'hang' || held !== undefined;
     this.record(key, { at: Date.now(), answer: hang ? 'hung' : 200, message });
+    held?.(key);
     if (!hang) {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       return;

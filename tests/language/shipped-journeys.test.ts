@@ -36,18 +36,30 @@ it('browse intent: push the plan soon after the view, remind in the mini-program
   ]);
 });
 
-it('dormant reactivation: coupon SMS and group-buy invite, a week to order, then a different email', () => {
+it('dormant reactivation: a coupon by SMS and group-buy invite, a week to order, then a different email', () => {
   const journey = byId('dormant-reactivation');
   expect(journey.entry).toEqual({ event: 'segment_entered', where: { property: 'segment', eq: 'dormant' } });
-  expect(journey.exit).toEqual([{ event: 'order_completed' }]);
+  expect(journey.exit).toEqual([
+    { event: 'order_completed' },
+    { event: 'coupon_redeemed', where: { property: 'campaign', eq: 'dormant-reactivation' } },
+  ]);
   expect(journey.steps.map((s) => [s.id, s.type, (s as SendStep).channel])).toEqual([
+    ['exclusive-coupon', 'issueCoupon', undefined],
     ['offer-sms', 'send', 'sms'],
     ['group-buy-invite', 'send', 'wecom'],
     ['wait-order', 'waitFor', undefined],
     ['last-chance-email', 'send', 'email'],
     ['done', 'exit', undefined],
   ]);
-  expect(journey.steps[2]).toMatchObject({
+  expect(journey.steps[0]).toEqual({
+    id: 'exclusive-coupon',
+    type: 'issueCoupon',
+    campaign: 'dormant-reactivation',
+    value: 50,
+    currency: 'CNY',
+    expiresInMs: 14 * 86_400_000,
+  });
+  expect(journey.steps[3]).toMatchObject({
     timeoutMs: 7 * 86_400_000,
     onEvent: 'done',
     onTimeout: 'last-chance-email',
@@ -71,23 +83,35 @@ describe('shipped templates render with typical values', () => {
     journey: typeof dormant,
     properties: Record<string, unknown>,
     traits: Record<string, unknown> = { name: '李娜' },
+    coupons: Record<string, unknown> = {},
   ) =>
     buildRenderContext({
       customerId: 'c-1',
       traits,
       event: { event: journey.entry.event, properties },
       journey,
+      coupons,
     });
+  // What the journey's issueCoupon step hands the later sends.
+  const issued = {
+    'exclusive-coupon': {
+      code: 'QM8D-2KXA-7HTB',
+      campaign: 'dormant-reactivation',
+      value: 50,
+      currency: 'CNY',
+      expiresAt: '2026-05-15T02:00:00.000Z',
+    },
+  };
 
-  it('dormant-offer SMS: short, with the coupon code and the opt-out', () => {
+  it('dormant-offer SMS: short, with the issued coupon’s value and code and the opt-out', () => {
     const withCode = templates.render(
       'sms',
       'dormant-offer',
       'zh-CN',
-      context(dormant, { segment: 'dormant', couponCode: 'QM8D2K' }),
+      context(dormant, { segment: 'dormant' }, { name: '李娜' }, issued),
     );
     expect(withCode.body).toBe(
-      '【栖木家居】李娜，好久不见！送您一张专属回归券，券码QM8D2K，14天内下单可用。退订回TD',
+      '【栖木家居】李娜，好久不见！送您一张50元专属回归券，券码QM8D-2KXA-7HTB，14天内下单可用。退订回TD',
     );
     expect(withCode.body.length).toBeLessThan(70);
     const without = templates.render(
@@ -99,14 +123,9 @@ describe('shipped templates render with typical values', () => {
     expect(without.body).toBe(
       '【栖木家居】好久不见！送您一张专属回归券，已放入您的账户，14天内下单可用。退订回TD',
     );
-    const en = templates.render(
-      'sms',
-      'dormant-offer',
-      'en',
-      context(dormant, { couponCode: 'QM8D2K' }, { name: 'Lina' }),
-    );
+    const en = templates.render('sms', 'dormant-offer', 'en', context(dormant, {}, { name: 'Lina' }, issued));
     expect(en.body).toBe(
-      "Qimu Home: Lina, we miss you! Here's an exclusive welcome-back coupon: QM8D2K. Valid for 14 days. Reply TD to opt out",
+      "Qimu Home: Lina, we miss you! Here's an exclusive welcome-back coupon worth CNY 50: QM8D-2KXA-7HTB. Valid for 14 days. Reply TD to opt out",
     );
     expect(en.body.length).toBeLessThanOrEqual(160);
   });
@@ -129,15 +148,25 @@ describe('shipped templates render with typical values', () => {
       'email',
       'dormant-last-chance',
       'zh-CN',
-      context(dormant, { couponCode: 'QM8D2K' }, { name: 'Li <Na>' }),
+      context(dormant, {}, { name: 'Li <Na>' }, issued),
     );
     expect(rendered.subject).toBe('Li <Na>，为您留的回归礼遇即将结束');
     expect(rendered.body).toContain('Li &lt;Na&gt;，您好');
-    expect(rendered.body).toContain('<strong>QM8D2K</strong>');
+    expect(rendered.body).toContain('一张50元专属回归券（券码 <strong>QM8D-2KXA-7HTB</strong>）');
     expect(rendered.body).toContain('utm_campaign=dormant-reactivation');
     const en = templates.render('email', 'dormant-last-chance', 'en', context(dormant, {}, {}));
     expect(en.subject).toBe('Your welcome-back offer ends soon');
+    expect(en.body).toContain('an exclusive welcome-back coupon for you, and it expires soon');
     expect(en.body).not.toContain('code <strong>');
+    const enWithCode = templates.render(
+      'email',
+      'dormant-last-chance',
+      'en',
+      context(dormant, {}, {}, issued),
+    );
+    expect(enWithCode.body).toContain('worth CNY 50 (code <strong>QM8D-2KXA-7HTB</strong>)');
+    const zhWithout = templates.render('email', 'dormant-last-chance', 'zh-CN', context(dormant, {}, {}));
+    expect(zhWithout.body).toContain('上周我们为您准备了一张专属回归券，它很快就要到期了。');
   });
 
   it('living-room plan push names the viewed content; the reminder falls back without it', () => {

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { createActivities } from '../../activities';
 import type { JourneyActivities } from '../../activities/types';
 import { projectRoot } from '../../config/settings';
+import { SignedTokens } from '../../config/signed-tokens';
 import { CouponStore } from '../../coupons/store';
 import { JourneyStats } from '../../customers/journey-stats';
 import { RedisKeys } from '../../customers/keys';
@@ -21,6 +22,8 @@ import { loadJourneys } from '../../language/load';
 import { loadTemplates } from '../../messages/templates';
 import { JourneyCatalog } from '../../router/journey-catalog';
 import { routeEvent } from '../../router/route-event';
+import { createRules } from '../../rules';
+import { parseRulesConfig } from '../../rules/config';
 import { testRedis, uniquePrefix } from './redis';
 import { workflowBundle } from './workflow-bundle';
 
@@ -31,6 +34,11 @@ export interface EngineOptions {
   journeysDir?: string;
   /** Wraps the real activities, e.g. to inject a crash after a real send. */
   wrapActivities?: (real: JourneyActivities) => JourneyActivities;
+  /**
+   * The config file's `rules` section (rules/config.ts). Default: quiet hours off, so that
+   * journey tests do not depend on the time of day they run at; consent opt-out, no caps.
+   */
+  rules?: unknown;
 }
 
 /**
@@ -65,7 +73,23 @@ export async function startEngine(options: EngineOptions) {
   });
   const taskQueue = uniquePrefix('tq');
   const coupons = new CouponStore(redis, prefix);
-  const real = createActivities({ profiles, touches, stats, coupons, templates, queues, channels });
+  const rules = createRules({
+    redis,
+    keys,
+    config: parseRulesConfig(options.rules ?? { quietHours: false }),
+    tokens: new SignedTokens(Buffer.from(prefix)),
+    publicUrl: 'https://touchpoint.test',
+  });
+  const real = createActivities({
+    profiles,
+    touches,
+    stats,
+    coupons,
+    templates,
+    queues,
+    channels,
+    rules: rules.touch,
+  });
   const worker = await Worker.create({
     connection: options.nativeConnection,
     namespace: options.namespace ?? 'default',
@@ -84,6 +108,7 @@ export async function startEngine(options: EngineOptions) {
     profiles,
     touches,
     stats,
+    rules,
     outboxDir,
     taskQueue,
     keys,

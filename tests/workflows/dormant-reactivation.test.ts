@@ -28,7 +28,6 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     await engine.identify(customerId, { ...TRAITS, locale });
     const routed = await engine.track(customerId, 'segment_entered', {
       segment: 'dormant',
-      couponCode: 'BACK-8K2Q',
       groupBuyUrl: 'https://shop.example.com/g/123',
     });
     expect(routed.entered).toEqual(['dormant-reactivation']);
@@ -38,6 +37,14 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
   const linesFor = async (channel: string, customerId: string) =>
     (await engine.outbox(channel)).filter((l) => l.customerId === customerId);
 
+  /** The code the run's issueCoupon step recorded in its path. */
+  const issuedCode = (result: JourneyResult) => {
+    const step = result.path.find((p) => p.stepId === 'exclusive-coupon')!;
+    expect(step).toMatchObject({ type: 'issueCoupon', outcome: 'issued' });
+    expect(step.detail).toMatchObject({ campaign: 'dormant-reactivation' });
+    return step.detail!.code as string;
+  };
+
   test('a purchase within the week converts: offer and invitation once each, no second touch', async () => {
     const handle = await enter('dr-converts');
     await env.sleep('3d');
@@ -45,13 +52,15 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     await engine.track('dr-converts', 'order_completed', { amount: 299 });
     const result: JourneyResult = await handle.result();
     expect(result.status).toBe('converted');
+    const code = issuedCode(result);
+    expect(code).toMatch(/^[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$/);
 
     const sms = await eventually(async () =>
       (await linesFor('sms', 'dr-converts')).length ? linesFor('sms', 'dr-converts') : undefined,
     );
     expect(sms).toHaveLength(1);
     expect(sms[0]).toMatchObject({ stepId: 'offer-sms', to: TRAITS.phone, locale: 'zh-CN' });
-    expect(sms[0]!.body).toContain('BACK-8K2Q');
+    expect(sms[0]!.body).toContain(`送您一张50元专属回归券，券码${code}，14天内下单可用`);
     const wecom = await eventually(async () =>
       (await linesFor('wecom', 'dr-converts')).length ? linesFor('wecom', 'dr-converts') : undefined,
     );
@@ -77,7 +86,12 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     expect(emails).toHaveLength(1);
     expect(emails[0]).toMatchObject({ to: TRAITS.email, locale: 'en', template: 'dormant-last-chance' });
     expect(emails[0]!.subject).toBeTruthy();
-    expect(await linesFor('sms', 'dr-silent')).toHaveLength(1);
+    // The last-chance email names the coupon the SMS carried: one coupon per run.
+    const code = issuedCode(result);
+    expect(emails[0]!.body).toContain(`(code <strong>${code}</strong>)`);
+    const sms = await linesFor('sms', 'dr-silent');
+    expect(sms).toHaveLength(1);
+    expect(sms[0]!.body).toContain(`worth CNY 50: ${code}`);
   });
 
   test('a customer already in the journey is not entered twice', async () => {

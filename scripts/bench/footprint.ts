@@ -1,0 +1,130 @@
+import { stat } from 'node:fs/promises';
+import v8 from 'node:v8';
+import { RedisKeys } from '../../customers/keys';
+import { deliveryJobId, deliveryQueueName } from '../../delivery/message';
+import type { Channel } from '../../language/types';
+import { EVENTS_QUEUE, eventJobId } from '../../queues/events';
+import { journeyWorkflowId } from '../../workflows/definitions';
+import { enterJourney } from './entry';
+import { rssMiB } from './machine';
+import { log, type BenchContext } from './setup';
+import { round, sleep } from './stats';
+import { identifyCustomers } from './traffic';
+
+/** Pause after the last entry before measuring, so the burst's garbage can be collected. */
+const SETTLE_MS = 5000;
+
+/**
+ * Footprint: Redis memory, worker RSS and the dev server's db before and after N customers have
+ * entered dormant-reactivation and sleep in its 7-day waitFor; deltas scaled to 10 000 customers.
+ * Also what one customer's keys in Redis weigh, by kind (MEMORY USAGE over a sample).
+ */
+export async function runFootprint(ctx: BenchContext, customers: number) {
+  const ids = Array.from({ length: customers }, (_, i) => `${ctx.runId}-sleep-${i}`);
+  const halves = [ids.slice(0, customers / 2), ids.slice(customers / 2)];
+  await identifyCustomers(ctx, ids);
+  await sleep(SETTLE_MS);
+  // Two halves: if the second adds as much as the first, the growth is per customer, not warm-up.
+  const snapshots = [await snapshot(ctx)];
+  for (const half of halves) {
+    log(`footprint: ${half.length} customers enter and go to sleep`);
+    await enterJourney(ctx, half);
+    await sleep(SETTLE_MS);
+    snapshots.push(await snapshot(ctx));
+  }
+  const [before, middle, after] = snapshots as [Snapshot, Snapshot, Snapshot];
+  const delta = (from: Snapshot, to: Snapshot, key: keyof Snapshot, n: number) => {
+    const a = to[key];
+    const b = from[key];
+    return a === undefined || b === undefined ? null : round(((a - b) * 10_000) / n);
+  };
+  const per10k = (key: keyof Snapshot) => ({
+    firstHalf: delta(before, middle, key, halves[0]!.length),
+    secondHalf: delta(middle, after, key, halves[1]!.length),
+    all: delta(before, after, key, customers),
+  });
+  const running = await ctx.temporal.workflow.count(
+    `TaskQueue = '${ctx.taskQueue}' AND ExecutionStatus = 'Running'`,
+  );
+  return {
+    method:
+      `${customers} customers entered in two halves, each measured ${SETTLE_MS / 1000} s after its last ` +
+      'WeCom send; deltas scaled linearly to 10 000 customers (extrapolated)',
+    customers,
+    snapshots: { before, middle, after },
+    per10kCustomers: {
+      redisUsedMemoryMiB: per10k('redisUsedMemoryMiB'),
+      redisKeys: per10k('redisKeys'),
+      workerRssMiB: per10k('workerRssMiB'),
+      temporalServerRssMiB: per10k('temporalRssMiB'),
+      temporalDbMiB: per10k('temporalDbMiB'),
+    },
+    redisBytesPerCustomer: await bytesPerCustomer(ctx, ids.slice(0, 20)),
+    /** The SDK default (Touchpoint sets none): beyond it sleeping runs are evicted from worker memory. */
+    workerMaxCachedWorkflows: defaultMaxCachedWorkflows(),
+    runningJourneysOnTaskQueue: running.count,
+  };
+}
+
+interface Snapshot {
+  redisUsedMemoryMiB: number;
+  redisKeys: number;
+  workerRssMiB?: number;
+  temporalRssMiB?: number;
+  temporalDbMiB?: number;
+}
+
+async function snapshot(ctx: BenchContext): Promise<Snapshot> {
+  const info = await ctx.redis.info('memory');
+  const used = Number(/used_memory:(\d+)/.exec(info)?.[1]);
+  const size = async (file: string) => (await stat(file).catch(() => undefined))?.size ?? 0;
+  const db = ctx.temporalDb;
+  return {
+    redisUsedMemoryMiB: round(used / 2 ** 20, 2),
+    redisKeys: await ctx.redis.dbsize(),
+    workerRssMiB: ctx.worker.pid ? rssMiB(ctx.worker.pid) : undefined,
+    temporalRssMiB: ctx.serverPids.temporal ? rssMiB(ctx.serverPids.temporal) : undefined,
+    temporalDbMiB: db ? round(((await size(db)) + (await size(`${db}-wal`))) / 2 ** 20, 2) : undefined,
+  };
+}
+
+/**
+ * Average MEMORY USAGE of the keys one customer leaves, by kind: the lasting state (profile,
+ * touches, delivery markers, dedupe markers) and the BullMQ job records kept after completion
+ * (removeOnComplete: a day, at most 100 000 per queue).
+ */
+async function bytesPerCustomer(ctx: BenchContext, customerIds: string[]) {
+  const keys = new RedisKeys(ctx.keyPrefix);
+  const job = (queue: string, id: string) => `${ctx.queuePrefix}:${queue}:${id}`;
+  const totals: Record<string, number> = {};
+  const add = async (kind: string, key: string) => {
+    totals[kind] = (totals[kind] ?? 0) + (((await ctx.redis.memory('USAGE', key)) as number | null) ?? 0);
+  };
+  for (const id of customerIds) {
+    const touchKeys = await ctx.redis.zrange(keys.customerTouches(id), 0, -1);
+    await add('profile', keys.profile(id));
+    await add('touchHistory', keys.customerTouches(id));
+    for (const touch of touchKeys) {
+      const channel = touch.split('/')[2] === 'offer-sms' ? 'sms' : 'wecom';
+      await add('touchRecords', keys.touch(touch));
+      await add('deliveryMarkers', keys.delivery(touch));
+      await add('deliveryJobsKept', job(deliveryQueueName(channel as Channel), deliveryJobId(touch)));
+    }
+    const firstRunId = touchKeys[0]?.split('/')[1];
+    await add('countedMarkers', keys.counted(`${journeyWorkflowId('dormant-reactivation', id)}/${firstRunId}/entered`));
+    for (const messageId of [`${id}-identify`, `${id}-dormant`]) {
+      await add('processedMarkers', keys.processedEvent(messageId));
+      await add('eventJobsKept', job(EVENTS_QUEUE, eventJobId(messageId)));
+    }
+  }
+  const perCustomer = Object.fromEntries(
+    Object.entries(totals).map(([kind, bytes]) => [kind, Math.round(bytes / customerIds.length)]),
+  );
+  return { ...perCustomer, total: Object.values(perCustomer).reduce((a, b) => a + b, 0), sample: customerIds.length };
+}
+
+/** @temporalio/worker's default for reuseV8Context workers, from this Node's heap limit. */
+function defaultMaxCachedWorkflows(): number {
+  const heapMiB = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
+  return Math.max(Math.floor((Math.max(heapMiB - 200, 0) * 600) / 1024), 10);
+}

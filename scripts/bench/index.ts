@@ -1,0 +1,100 @@
+import { projectRoot } from '../../config/settings';
+import { runDelivery } from './delivery';
+import { runEntry } from './entry';
+import { runFootprint } from './footprint';
+import { runIngest } from './ingest';
+import { runLatency } from './latency';
+import { gitRevision, loadAverage, machineInfo } from './machine';
+import { Cleanup, log, setUp } from './setup';
+import { round } from './stats';
+
+/*
+ * `npm run bench`: what Touchpoint sustains on this machine, beside the raw speed of the parts it
+ * is built on, measured in one run on the same servers. Prints one JSON object on stdout;
+ * progress goes to stderr. See docs/performance.md.
+ *
+ * Knobs (environment): TEMPORAL_ADDRESS / REDIS_URL (use these servers instead of starting
+ * embedded ones), BENCH_PHASES (comma list, default all), BENCH_DURATION_S (ingest, per run),
+ * BENCH_ENTRY_CUSTOMERS, BENCH_LATENCY_S, BENCH_FOOTPRINT_CUSTOMERS, BENCH_CPU_PROF=dir (V8 CPU
+ * profiles of the app processes), BENCH_KEEP=1 (keep the temp dir).
+ */
+
+const PHASES = ['ingest', 'footprint', 'entry', 'latency', 'delivery'] as const;
+type Phase = (typeof PHASES)[number];
+
+/** The whole bench stops by itself after this, whatever state it is in. */
+const WATCHDOG_MS = 10 * 60_000;
+
+function intEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive whole number`);
+  return value;
+}
+
+function selectedPhases(): Set<Phase> {
+  const names = (process.env.BENCH_PHASES ?? PHASES.join(',')).split(',').map((p) => p.trim());
+  for (const name of names)
+    if (!PHASES.includes(name as Phase)) throw new Error(`unknown phase "${name}": use ${PHASES.join(', ')}`);
+  const phases = new Set(names as Phase[]);
+  if (phases.has('latency')) phases.add('entry'); // its rates are fractions of the entry capacity
+  return phases;
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const phases = selectedPhases();
+  const cleanup = new Cleanup();
+  const abort = (why: string, code: number) => {
+    log(`${why}: stopping`);
+    void cleanup.run().finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => abort('SIGINT', 130));
+  process.once('SIGTERM', () => abort('SIGTERM', 143));
+  setTimeout(() => abort(`still running after ${WATCHDOG_MS / 60_000} min`, 1), WATCHDOG_MS).unref();
+
+  const loadAtStart = loadAverage();
+  const result: Record<string, unknown> = {
+    bench: 'touchpoint',
+    date: startedAt.toISOString(),
+    revision: gitRevision(projectRoot),
+    machine: machineInfo(),
+  };
+  try {
+    const ctx = await setUp(cleanup);
+    result.setup = {
+      redis: ctx.embedded.redis ? 'embedded redis-server, AOF everysec, unix socket' : 'REDIS_URL',
+      temporal: ctx.embedded.temporal ? 'embedded Temporal dev server, SQLite WAL' : 'TEMPORAL_ADDRESS',
+      processes: { api: 'api', worker: 'router,journeys,delivery' },
+      journeys: 'shipped journeys/ (dormant-reactivation: SMS at once, WeCom, then waitFor order 7 d)',
+    };
+    if (phases.has('ingest')) {
+      result.ingest = await runIngest(ctx, {
+        durationS: intEnv('BENCH_DURATION_S', 10),
+        connections: 50,
+        batchSize: 100,
+      });
+    }
+    if (phases.has('footprint'))
+      result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 500));
+    if (phases.has('entry')) {
+      const entry = await runEntry(ctx, intEnv('BENCH_ENTRY_CUSTOMERS', 500));
+      result.entry = entry;
+      if (phases.has('latency'))
+        result.latency = await runLatency(ctx, entry.engine.capacityPerSec, [0.5, 0.9], intEnv('BENCH_LATENCY_S', 15));
+    }
+    if (phases.has('delivery')) result.delivery = await runDelivery(ctx);
+  } finally {
+    await cleanup.run();
+  }
+  result.loadAverage = { start: loadAtStart, end: loadAverage() };
+  result.durationS = round((Date.now() - startedAt.getTime()) / 1000);
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: Error) => {
+    log(`failed: ${err.stack ?? err.message}`);
+    process.exit(1);
+  },
+);
