@@ -6,7 +6,8 @@ import type { DeliveryMessage } from '../delivery/message';
 import { enqueueDelivery, type DeliveryQueues } from '../delivery/queues';
 import type { Channel } from '../language/types';
 import { buildRenderContext } from '../messages/context';
-import type { TemplateStore } from '../messages/templates';
+import { ContentTooLongError } from '../messages/errors';
+import type { RenderedMessage, TemplateStore } from '../messages/templates';
 import type { TouchRules } from '../rules/touch-rules';
 import type { SendOutcome, SendRequest } from './types';
 
@@ -58,11 +59,6 @@ export async function sendMessage(
     return { status: 'skipped', reason };
   };
   if (!to) return skip('no_address');
-  if (!request.transactional) {
-    const decision = await deps.rules.admit(request, traits, now);
-    if (decision.action === 'defer') return { status: 'deferred', until: decision.until, reason: decision.reason };
-    if (decision.action === 'skip') return skip(decision.reason);
-  }
   const unsubscribeUrl = deps.rules.unsubscribeUrl(request);
 
   const requested =
@@ -73,12 +69,28 @@ export async function sendMessage(
     event: request.event,
     journey: { id: request.journeyId, name: request.journeyName, version: request.journeyVersion },
     coupons: request.coupons,
+    defaultTimeZone: deps.rules.config.timezone,
   });
   // Marketing email: `{{unsubscribeUrl}}` for the footer link (also the List-Unsubscribe header).
   const withLinks = unsubscribeUrl ? { ...context, unsubscribeUrl } : context;
-  const rendered = deps.templates.render(request.channel, request.template, requested, withLinks, {
-    defaultLocale: request.defaultLocale,
-  });
+  let rendered: RenderedMessage;
+  try {
+    rendered = deps.templates.render(request.channel, request.template, requested, withLinks, {
+      defaultLocale: request.defaultLocale,
+    });
+  } catch (err) {
+    // Too long for the channel (SMS parts, WeCom bytes): a retry would render the same text.
+    if (err instanceof ContentTooLongError) return skip('content_too_long');
+    throw err;
+  }
+  // Rules after rendering: checking the caps consumes them, so only a touch that can go may ask.
+  if (!request.transactional) {
+    const decision = await deps.rules.admit(request, traits, now);
+    if (decision.action === 'defer') {
+      return { status: 'deferred', until: decision.until, reason: decision.reason };
+    }
+    if (decision.action === 'skip') return skip(decision.reason);
+  }
   const message: DeliveryMessage = {
     journeyId: request.journeyId,
     journeyVersion: request.journeyVersion,

@@ -131,7 +131,11 @@ export class TouchLog {
   }
 
   /** Lets receipts that name the gateway's message id find the touch. */
-  async linkProviderMessage(channel: string, providerMessageId: string, idempotencyKey: string): Promise<void> {
+  async linkProviderMessage(
+    channel: string,
+    providerMessageId: string,
+    idempotencyKey: string,
+  ): Promise<void> {
     await this.redis
       .multi()
       .set(

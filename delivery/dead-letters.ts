@@ -68,7 +68,10 @@ export class DeadLetters {
         (await this.failedAfter(channel, after, options.limit + 1)).map((p) => ({ channel, ...p })),
       ),
     );
-    const positions = perChannel.flat().sort(newestFirst).slice(0, options.limit + 1);
+    const positions = perChannel
+      .flat()
+      .sort(newestFirst)
+      .slice(0, options.limit + 1);
     const page = positions.slice(0, options.limit);
     const jobs = await Promise.all(page.map((p) => this.queues[p.channel].getJob(p.id)));
     const deadLetters = page.flatMap((p, i) => {
@@ -126,7 +129,10 @@ export class DeadLetters {
   /** Up to `limit` positions of the channel's failed set strictly after `after`, newest first. */
   private async failedAfter(channel: Channel, after: Position | null, limit: number): Promise<Position[]> {
     const key = this.queues[channel].keys.failed!;
-    if (!after) return toPositions(await this.redis.zrevrangebyscore(key, '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, limit));
+    if (!after)
+      return toPositions(
+        await this.redis.zrevrangebyscore(key, '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, limit),
+      );
     // Failures in the same millisecond as the cursor are ordered by job id, as Redis orders ties.
     const ties = (await this.redis.zrevrangebyscore(key, after.t, after.t))
       .filter((id) => id < after.id)
@@ -158,7 +164,8 @@ function describe(channel: Channel, job: Job<DeliveryMessage>, failedAt: number)
 
 function toPositions(withScores: string[]): Position[] {
   const out: Position[] = [];
-  for (let i = 0; i + 1 < withScores.length; i += 2) out.push({ id: withScores[i]!, t: Number(withScores[i + 1]) });
+  for (let i = 0; i + 1 < withScores.length; i += 2)
+    out.push({ id: withScores[i]!, t: Number(withScores[i + 1]) });
   return out;
 }
 

@@ -100,7 +100,8 @@ export class DeliveryOutcomes {
     const touch = await this.deps.touches.get(idempotencyKey);
     if (!touch || touch.status.startsWith('skipped:')) return 'unknown';
     const at = detail.at ?? new Date().toISOString();
-    if (touch[`${outcome}At` as const] === undefined) await this.emit({ ...touch, idempotencyKey }, outcome, detail);
+    if (touch[`${outcome}At` as const] === undefined)
+      await this.emit({ ...touch, idempotencyKey }, outcome, detail);
     const recorded = await this.deps.touches.recordOutcome(idempotencyKey, touch, outcome, at, detail.error);
     return recorded === 'no-touch' ? 'unknown' : 'recorded';
   }

@@ -76,13 +76,9 @@ export async function startTouchpoint(
     const keys = new RedisKeys(settings.keyPrefix);
     const prefix = settings.queuePrefix;
     const profiles = new ProfileStore(redis, keys);
-    const rules = createRules({
-      redis,
-      keys,
-      config: rulesConfig,
-      tokens: new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret)),
-      publicUrl: settings.publicUrl,
-    });
+    // Signs the links sent to customers: unsubscribe links and tracked links.
+    const tokens = new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret));
+    const rules = createRules({ redis, keys, config: rulesConfig, tokens, publicUrl: settings.publicUrl });
     const coupons = new CouponStore(redis, settings.keyPrefix);
     const queues = createDeliveryQueues(connection, prefix);
     stops.push(() => closeDeliveryQueues(queues));
@@ -91,11 +87,7 @@ export async function startTouchpoint(
     const outcomeEvents = new Queue<IngestEvent>(EVENTS_QUEUE, { connection, prefix });
     stops.push(() => outcomeEvents.close());
     const outcomes = new DeliveryOutcomes({ touches, eventsQueue: outcomeEvents, logger });
-    const tracker = new LinkTracker(
-      new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret)),
-      settings.publicUrl,
-      trackedChannels,
-    );
+    const tracker = new LinkTracker(tokens, settings.publicUrl, trackedChannels);
     const bullWorkers: BullWorker[] = [];
     let journeyWorker: TemporalWorker | undefined;
 
@@ -199,7 +191,13 @@ export async function startTouchpoint(
         },
         // On the producer connection: during a Redis outage redeem answers 503 at once.
         coupons: new CouponStore(producer, settings.keyPrefix),
-        deliveries: { deadLetters: new DeadLetters(redis, queues, touches, logger), touches, outcomes, tracker },
+        deliveries: {
+          deadLetters: new DeadLetters(redis, queues, touches, logger),
+          touches,
+          outcomes,
+          tracker,
+        },
+        templates: { templates, profiles, defaultTimeZone: rulesConfig.timezone },
         logger,
       });
       const server = await listen(app, settings.port);

@@ -107,8 +107,13 @@ export function loadFragments(hb: typeof Handlebars, dir: string, issues: Templa
       issues.push(ast as TemplateIssue);
       continue;
     }
+    const use = partialUse(ast);
+    if (use.dynamic.length > 0) {
+      issues.push(...use.dynamic.map((line) => dynamicPartialIssue(file, line)));
+      continue;
+    }
     // Unknown helpers and the like; the partials it includes are checked where it is used.
-    const stubs = Object.fromEntries(partialUse(ast).references.map((r) => [r.name, () => '']));
+    const stubs = Object.fromEntries(use.references.map((r) => [r.name, () => '']));
     const problem = checkRenders(() => compileTemplate(hb, ast, false)({}, { partials: stubs }), file, 1);
     if (problem) {
       issues.push(problem);
@@ -117,4 +122,14 @@ export function loadFragments(hb: typeof Handlebars, dir: string, issues: Templa
     fragments.push({ name, ...(locale ? { locale } : {}), file, ast });
   }
   return new FragmentSet(dir, fragments);
+}
+
+/** `{{> (expression)}}`: refused, as a partial chosen at render time cannot be checked at load. */
+export function dynamicPartialIssue(file: string, line: number): TemplateIssue {
+  return {
+    file,
+    line,
+    message: 'a partial name must be written out: `{{> name}}`',
+    hint: 'a partial chosen at render time cannot be checked when templates are loaded',
+  };
 }

@@ -1,3 +1,4 @@
+import { checkSubscriptionData, parseSubscriptionData } from '../delivery/providers/miniprogram';
 import type { Channel } from '../language/types';
 import { smsLength, type SmsEncoding } from './sms-length';
 
@@ -42,15 +43,15 @@ export interface RenderedContent {
 }
 
 /**
- * A channel's check of a rendered message. The hook for limits that depend on a provider's
- * format (e.g. mini-program subscription fields: `thing` ≤ 20 characters, `phrase` ≤ 5): pass
- * `checks: { miniprogram: … }` to loadTemplates.
+ * A channel's check of a rendered message: the hook for other limits (pass `checks` to
+ * loadTemplates to replace or add one).
  */
 export type ContentCheck = (content: RenderedContent, limits: ContentLimits) => LimitExceeded | undefined;
 
 export const DEFAULT_CONTENT_CHECKS: Partial<Record<Channel, ContentCheck>> = {
   sms: checkSms,
   wecom: checkWecom,
+  miniprogram: checkMiniProgramFields,
 };
 
 export function measureContent(channel: Channel, content: RenderedContent): ContentLength {
@@ -82,4 +83,29 @@ function checkWecom(content: RenderedContent, limits: ContentLimits): LimitExcee
     actual: bytes,
     message: `the text is ${bytes} bytes (UTF-8); WeCom takes at most ${limits.wecomMaxBytes}`,
   };
+}
+
+/**
+ * A mini-program subscription message is rendered as `field: value` lines (thing1: …, time2: …;
+ * delivery/providers/miniprogram.ts reads them) and WeChat limits each field by its type:
+ * `thing` 20 characters, `phrase` 5, `character_string` 32... A body that is not field lines
+ * (plain text for the outbox or a webhook) is not checked; empty fields are the provider's concern.
+ */
+function checkMiniProgramFields(content: RenderedContent): LimitExceeded | undefined {
+  const fields = parseSubscriptionData(content.body);
+  if (!Array.isArray(fields)) return undefined;
+  for (const [name, value] of fields) {
+    const problem = checkSubscriptionData([[name, value]])[0];
+    const limit = problem && /over (\d+)$/.exec(problem)?.[1];
+    if (!problem || !limit) continue;
+    const actual = [...value].length;
+    return {
+      field: name,
+      unit: 'chars',
+      limit: Number(limit),
+      actual,
+      message: `mini-program field ${name} has ${actual} characters; its type takes at most ${limit}`,
+    };
+  }
+  return undefined;
 }

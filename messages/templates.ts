@@ -18,7 +18,14 @@ import {
   TemplateNotFoundError,
   type TemplateIssue,
 } from './errors';
-import { FragmentSet, LAYOUTS_DIR, loadFragments, PARTIALS_DIR, type Fragment } from './fragments';
+import {
+  dynamicPartialIssue,
+  FragmentSet,
+  LAYOUTS_DIR,
+  loadFragments,
+  PARTIALS_DIR,
+  type Fragment,
+} from './fragments';
 import { NO_LAYOUT, splitTemplate, type TemplateParts } from './front-matter';
 import {
   DEFAULT_CONTENT_CHECKS,
@@ -307,6 +314,10 @@ class Loader {
       return undefined;
     }
     const use = partialUse(ast);
+    if (use.dynamic.length > 0) {
+      issues.push(...use.dynamic.map((line) => dynamicPartialIssue(file, firstLine + line - 1)));
+      return undefined;
+    }
     const template = compileTemplate(this.hb, ast, escape);
     // Stand-ins for the partials: each partial file is checked on its own.
     const stubs = Object.fromEntries(use.references.map((r) => [r.name, () => '']));
@@ -320,10 +331,7 @@ class Loader {
     return missing.length > 0 ? undefined : template;
   }
 
-  /**
-   * Partials a template (or a partial or layout it uses) includes that do not exist for its
-   * locale, and partial names that are computed at render time, at their lines.
-   */
+  /** Partials a template (or a partial or layout it uses) includes that do not exist for its locale. */
   private missingPartials(
     use: PartialUse,
     locale: string,
@@ -331,12 +339,7 @@ class Loader {
     firstLine: number,
     visited: Set<string>,
   ): TemplateIssue[] {
-    const issues: TemplateIssue[] = use.dynamic.map((line) => ({
-      file,
-      line: firstLine + line - 1,
-      message: 'a partial name must be written out: `{{> name}}`',
-      hint: 'a partial chosen at render time cannot be checked when templates are loaded',
-    }));
+    const issues: TemplateIssue[] = [];
     for (const ref of use.references) {
       if (use.inline.has(ref.name)) continue;
       const fragment = this.partials.resolve(ref.name, locale);

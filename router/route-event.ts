@@ -40,7 +40,11 @@ export function customerIdOf(event: IngestEvent): string {
  * and the event as a signal to every other journey that listens for it.
  * Idempotent: profile merges are, and runs drop a signal whose messageId they already saw.
  */
-export async function routeEvent(deps: RouterDeps, ingest: IngestEvent): Promise<RouteResult> {
+export async function routeEvent(
+  deps: RouterDeps,
+  ingest: IngestEvent,
+  { repeat = false }: { repeat?: boolean } = {},
+): Promise<RouteResult> {
   const customerId = customerIdOf(ingest);
   const result: RouteResult = { customerId, entered: [], signalled: [] };
   if (ingest.type === 'identify') {
@@ -60,6 +64,12 @@ export async function routeEvent(deps: RouterDeps, ingest: IngestEvent): Promise
 
   for (const journey of deps.catalog.enteredBy(event.event)) {
     if (!matchesEvent(journey.entry, event, traits)) continue;
+    // A repeat may come after this very event started a run that has ended since: entering
+    // again would start a new run and send every touch a second time.
+    if (repeat && (await enteredBy(deps, journey, customerId, event.messageId))) {
+      started.add(journey.id);
+      continue;
+    }
     await enter(deps, journey, customerId, signal);
     started.add(journey.id);
     result.entered.push(journey.id);
@@ -90,6 +100,7 @@ async function enter(
     args: [{ journey, customerId, entry: signal.event, traits: signal.traits }],
     signal: eventSignal,
     signalArgs: [signal],
+    memo: { entryMessageId: signal.event.messageId },
     typedSearchAttributes: [
       { key: journeyIdKey, value: journey.id },
       { key: journeyVersionKey, value: journey.version },
@@ -97,6 +108,22 @@ async function enter(
       { key: stepKey, value: journey.steps[0]?.id ?? '' },
     ],
   });
+}
+
+/** True when the customer's latest run of the journey was started by the event `messageId`. */
+async function enteredBy(
+  deps: RouterDeps,
+  journey: Journey,
+  customerId: string,
+  messageId: string,
+): Promise<boolean> {
+  try {
+    const run = await deps.temporal.workflow.getHandle(journeyWorkflowId(journey.id, customerId)).describe();
+    return run.memo?.entryMessageId === messageId;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }
 
 function toJourneyEvent(ingest: TrackEvent): JourneyEvent {

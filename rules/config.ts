@@ -14,6 +14,23 @@ const timezone = z.string().refine((zone) => IANAZone.isValidZone(zone), {
 
 const count = z.number().int().nonnegative();
 
+/** `false`, or a window; a bad window reports its own fields (a plain union would say only "invalid"). */
+const quietHoursOrOff = z.unknown().transform((value, ctx): z.output<typeof quietHoursSchema> | false => {
+  if (value === false) return false;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: "must be `false` (off) or { start: '21:00', end: '09:00', action: delay }",
+    });
+    return z.NEVER;
+  }
+  const parsed = quietHoursSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  for (const issue of parsed.error.issues)
+    ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+  return z.NEVER;
+});
+
 /** At most `day` touches per local calendar day and `week` per local ISO week; absent: no cap. */
 const capSchema = z.strictObject({ day: count.optional(), week: count.optional() });
 
@@ -30,15 +47,16 @@ export const rulesConfigSchema = z.strictObject({
        */
       default: z.enum(['granted', 'denied']).default('granted'),
       /** SMS replies that revoke SMS marketing consent (compared trimmed, case- and width-insensitive). */
-      smsKeywords: z.array(z.string().trim().min(1)).min(1).default([...DEFAULT_STOP_KEYWORDS]),
+      smsKeywords: z
+        .array(z.string().trim().min(1))
+        .min(1)
+        .default([...DEFAULT_STOP_KEYWORDS]),
     })
     .prefault({}),
   /** The customer's zone when their `timezone` trait is missing or not an IANA zone. */
   timezone: timezone.default(DEFAULT_TIMEZONE),
   /** Global quiet hours in the customer's local time; `false` turns them off (journeys may still set theirs). */
-  quietHours: z
-    .union([z.literal(false), quietHoursSchema])
-    .default({ start: '21:00', end: '09:00', action: 'delay' }),
+  quietHours: quietHoursOrOff.default({ start: '21:00', end: '09:00', action: 'delay' }),
   frequencyCaps: z
     .strictObject({
       perChannel: z.partialRecord(z.enum(CHANNELS as [Channel, ...Channel[]]), capSchema).default({}),
@@ -55,7 +73,7 @@ export type FrequencyCapConfig = RulesConfig['frequencyCaps'];
 export function parseRulesConfig(section: unknown, source = 'rules'): RulesConfig {
   const parsed = rulesConfigSchema.safeParse(section ?? {});
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  rules.${i.path.join('.') || '(root)'}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => `  ${['rules', ...i.path].join('.')}: ${i.message}`);
     throw new Error(`${source}: invalid configuration\n${lines.join('\n')}`);
   }
   return parsed.data;

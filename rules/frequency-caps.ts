@@ -86,7 +86,12 @@ export class FrequencyCaps {
   }
 
   /** How many touches each applicable counter holds now, by name (`sms:day`, `all:week`, ...). */
-  async usage(customerId: string, channel: Channel, now: Date, timezone: string): Promise<Record<string, number>> {
+  async usage(
+    customerId: string,
+    channel: Channel,
+    now: Date,
+    timezone: string,
+  ): Promise<Record<string, number>> {
     const counters = this.counters(customerId, channel, now, timezone);
     if (counters.length === 0) return {};
     const values = await this.redis.mget(...counters.map((c) => c.key));

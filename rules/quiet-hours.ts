@@ -50,7 +50,10 @@ export function quietHoursAt(now: Date, timezone: string, window: QuietWindow): 
  * The quiet hours that apply to one touch: the journey's window, else the global one; the step's
  * action, else the window's. Null when neither the journey nor the global config has a window.
  */
-export function effectiveQuietHours(global: QuietHours | false, touch: TouchQuietHours = {}): QuietHours | null {
+export function effectiveQuietHours(
+  global: QuietHours | false,
+  touch: TouchQuietHours = {},
+): QuietHours | null {
   const window = touch.start && touch.end ? { start: touch.start, end: touch.end } : global || null;
   if (!window) return null;
   const action = touch.action ?? (global ? global.action : 'delay');

@@ -10,7 +10,10 @@ export const DEFAULT_STOP_KEYWORDS: readonly string[] = ['TD', '退订', 'T', 'S
  * a longer text that merely contains "t" is a conversation, not an opt-out — but phones add
  * spaces, full-width letters (ＴＤ) and punctuation (退订。), so those are ignored.
  */
-export function stopKeyword(text: string, keywords: readonly string[] = DEFAULT_STOP_KEYWORDS): string | undefined {
+export function stopKeyword(
+  text: string,
+  keywords: readonly string[] = DEFAULT_STOP_KEYWORDS,
+): string | undefined {
   const said = canonical(text);
   if (said === '') return undefined;
   return keywords.find((keyword) => canonical(keyword) === said);

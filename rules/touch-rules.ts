@@ -43,7 +43,13 @@ export class TouchRules {
       }
     }
 
-    const cap = await this.caps.consume(request.customerId, request.channel, request.idempotencyKey, now, timezone);
+    const cap = await this.caps.consume(
+      request.customerId,
+      request.channel,
+      request.idempotencyKey,
+      now,
+      timezone,
+    );
     if (!cap.allowed) return { action: 'skip', reason: 'frequency_cap', detail: cap.cap };
     return { action: 'send' };
   }

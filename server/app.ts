@@ -12,6 +12,7 @@ import { healthHandler, type HealthCheck } from './routes/health';
 import { ingestRouter } from './routes/ingest';
 import { receiptsRouter } from './routes/receipts';
 import { rulesRouter, type RulesRouterDeps } from './routes/rules';
+import { templatesRouter, type TemplatesApi } from './routes/templates';
 import { trackingRouter } from './routes/tracking';
 
 export type { HealthCheck, JourneyLookup, RunLookup };
@@ -29,6 +30,8 @@ export interface AppDeps {
   rules?: RulesRouterDeps;
   /** Dead letters, touch audit, receipts, tracked links (routes/deliveries.ts); else they answer 404. */
   deliveries?: DeliveryApi;
+  /** Template listing and preview (routes/templates.ts); without it those routes answer 404. */
+  templates?: TemplatesApi;
   logger: Logger;
   /** Largest request body, in bytes or as '500kb'. Default 500kb (Segment's batch limit). */
   bodyLimit?: number | string;
@@ -55,6 +58,7 @@ export function createApp(deps: AppDeps): express.Express {
   );
   app.use('/v1/journeys', adminRouter(deps));
   if (deps.coupons) app.use('/v1', couponsRouter({ ...deps, coupons: deps.coupons }));
+  if (deps.templates) app.use('/v1/templates', templatesRouter({ ...deps, templates: deps.templates }));
   if (deps.rules) app.use(rulesRouter(deps.keys, deps.rules));
   if (deps.deliveries) app.use('/v1/deliveries', deliveriesRouter({ ...deps, deliveries: deps.deliveries }));
   if (deps.deliveries) app.use('/v1/receipts', receiptsRouter({ ...deps, deliveries: deps.deliveries }));

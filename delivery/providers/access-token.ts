@@ -120,7 +120,8 @@ export async function callWeChatApi(what: string, url: string, call: WeChatCall)
   const detail = `${what} answered HTTP ${answer.status}: ${excerpt(answer.text)}`;
   if (answer.status === 408 || answer.status === 429 || answer.status >= 500) throw new Error(detail);
   if (answer.status !== 200) throw new PermanentDeliveryError(detail);
-  const json = parseJson(answer.text);
+  // Message ids are 64-bit numbers, past what a JS number holds exactly: keep them as text.
+  const json = parseJson(answer.text.replace(/"msgid"\s*:\s*(\d{16,})/g, '"msgid":"$1"'));
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     throw new Error(`${what} answered something other than a JSON object: ${excerpt(answer.text)}`);
   }

@@ -12,7 +12,7 @@ import { round, sleep } from './stats';
 import { identifyCustomers } from './traffic';
 
 /** Pause after the last entry before measuring, so the burst's garbage can be collected. */
-const SETTLE_MS = 5000;
+const SETTLE_MS = 3000;
 
 /**
  * Footprint: Redis memory, worker RSS and the dev server's db before and after N customers have

@@ -68,16 +68,14 @@ async function main(): Promise<void> {
       journeys: 'shipped journeys/ (dormant-reactivation: SMS at once, WeCom, then waitFor order 7 d)',
     };
     if (phases.has('ingest')) {
-      result.ingest = await runIngest(ctx, {
-        durationS: intEnv('BENCH_DURATION_S', 10),
-        connections: 50,
-        batchSize: 100,
-      });
+      const options = { durationS: intEnv('BENCH_DURATION_S', 10), connections: 50, batchSize: 100 };
+      result.ingest = await ctx.profiled('ingest', () => runIngest(ctx, options));
     }
     if (phases.has('footprint'))
-      result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 500));
+      result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 300));
     if (phases.has('entry')) {
-      const entry = await runEntry(ctx, intEnv('BENCH_ENTRY_CUSTOMERS', 500));
+      const customers = intEnv('BENCH_ENTRY_CUSTOMERS', 300);
+      const entry = await ctx.profiled('entry', () => runEntry(ctx, customers));
       result.entry = entry;
       if (phases.has('latency'))
         result.latency = await runLatency(ctx, entry.engine.capacityPerSec, [0.5, 0.9], intEnv('BENCH_LATENCY_S', 15));

@@ -23,8 +23,10 @@ export function loadAverage(): number[] {
 /** The commit the bench ran on, with `-dirty` when the tree has changes. */
 export function gitRevision(cwd: string): string | undefined {
   try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain'], { cwd, encoding: 'utf8' }).trim() !== '';
+    const git = (...args: string[]) =>
+      execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const rev = git('rev-parse', '--short', 'HEAD');
+    const dirty = git('status', '--porcelain') !== '';
     return dirty ? `${rev}-dirty` : rev;
   } catch {
     return undefined;

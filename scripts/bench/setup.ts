@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -9,6 +9,7 @@ import { freePort } from '../../runtime/child-process';
 import { redisOptionsFromUrl, startRedisServer } from '../../runtime/redis-server';
 import { startTemporalDevServer } from '../../runtime/temporal-dev-server';
 import { AppProcess } from '../lib/app-process';
+import { sleep } from './stats';
 
 /** Progress goes to stderr: stdout carries only the result JSON. */
 export const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString()}] ${message}\n`);
@@ -62,6 +63,8 @@ export interface BenchContext {
   appEnv(name: string, extra?: Record<string, string>): Record<string, string>;
   /** Pids to watch for CPU use. */
   pids(): Record<string, number | undefined>;
+  /** Runs `phase` with the api and worker processes' CPU profiled, when BENCH_CPU_PROF is set. */
+  profiled<T>(label: string, phase: () => Promise<T>): Promise<T>;
   cleanup: Cleanup;
 }
 
@@ -117,7 +120,8 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   const names = { queuePrefix: `${runId}-bull`, keyPrefix: runId, taskQueue: `${runId}-journeys` };
   const outboxDir = path.join(dir, 'outbox');
   const profileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
-  const appEnv = (name: string, extra: Record<string, string> = {}) => ({
+  if (profileDir) await mkdir(profileDir, { recursive: true });
+  const appEnv = (_name: string, extra: Record<string, string> = {}) => ({
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: namespace,
     REDIS_URL: redisUrl,
@@ -128,8 +132,11 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     TOUCHPOINT_TASK_QUEUE: names.taskQueue,
     TOUCHPOINT_OUTBOX_DIR: outboxDir,
     LOG_LEVEL: 'warn',
-    // BENCH_CPU_PROF=dir: each app process writes a V8 CPU profile there when it stops.
-    ...(profileDir && { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(profileDir, name)}` }),
+    // BENCH_CPU_PROF=dir: the app processes can be profiled phase by phase (profilePhase).
+    ...(profileDir && {
+      NODE_OPTIONS: `--require ${require.resolve('./cpu-profile-preload')}`,
+      BENCH_CPU_PROF_DIR: profileDir,
+    }),
     ...extra,
   });
 
@@ -171,6 +178,19 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     worker,
     appEnv,
     pids: () => ({ api: api.pid, worker: worker.pid, ...serverPids }),
+    profiled: async (label, phase) => {
+      if (!profileDir) return phase();
+      await writeFile(path.join(profileDir, '.label'), label);
+      const toggle = () => [api, worker].forEach((app) => app.pid && process.kill(app.pid, 'SIGUSR2'));
+      toggle();
+      try {
+        return await phase();
+      } finally {
+        toggle();
+        await sleep(2000); // time to write the profiles
+        log(`CPU profiles of "${label}" in ${profileDir}`);
+      }
+    },
     cleanup,
   };
 }

@@ -65,10 +65,19 @@ export interface CheckReport {
   };
   orders: { sent: number; converted: number; lateForTimeout: number; lost: number };
   problems: string[];
+  /** Slow but not faulty: customers whose script changed course (see Customer.note). */
+  notes: string[];
 }
 
 interface Verdict {
-  touches: { due: number; delivered: number; missing: number; duplicate: number; undue: number; skipped: number };
+  touches: {
+    due: number;
+    delivered: number;
+    missing: number;
+    duplicate: number;
+    undue: number;
+    skipped: number;
+  };
   problems: string[];
   /** A run exists but has not closed. */
   stuck: boolean;
@@ -84,9 +93,11 @@ interface QueueCounts {
 export class Checker {
   /** Runs seen closed: they no longer change, so they are fetched once. */
   private readonly closed = new Map<string, RunView>();
-  /** The last view of each run (null: none found), for reporting stuck ones. */
+  /** The last answer about each run (null: 404, no run), for reporting stuck and missing ones. */
   private readonly lastSeen = new Map<string, RunView | null>();
   private readonly processed = new Set<string>();
+  /** Bystanders found with no run in any journey after their event was routed. */
+  private readonly noRun = new Set<string>();
 
   constructor(private readonly deps: CheckDeps) {}
 
@@ -105,7 +116,7 @@ export class Checker {
     const accepted = customers.flatMap((c) => c.events.filter((e) => e.acceptedAt !== undefined));
     await until(deadline, () => this.allProcessed(accepted.map((e) => e.messageId)));
     const inJourney = customers.filter((c) => c.journeyId && c.events.some((e) => e.role === 'entry'));
-    await until(deadline, () => this.allClosed(inJourney));
+    await until(deadline, () => this.allClosed(inJourney, deadline));
     await until(deadline, async () => {
       await this.deps.deliveries.refresh();
       if (drained && !(await this.queuesEmpty())) return false;
@@ -134,7 +145,10 @@ export class Checker {
         processed: 0,
         notAccepted: customers.flatMap((c) => c.events).filter((e) => e.acceptedAt === undefined).length,
       },
-      queues: { events: await this.counts([this.deps.eventsQueue]), delivery: await this.counts(this.deps.deliveryQueues) },
+      queues: {
+        events: await this.counts([this.deps.eventsQueue]),
+        delivery: await this.counts(this.deps.deliveryQueues),
+      },
       runs: { expected: 0, completed: 0, converted: 0, stuck: 0, missing: 0, bystandersWithoutRun: 0 },
       touches: {
         due: 0,
@@ -148,10 +162,12 @@ export class Checker {
       },
       orders: { sent: 0, converted: 0, lateForTimeout: 0, lost: 0 },
       problems,
+      notes: [],
     };
 
     for (const c of customers) {
       if (c.gaveUp) problems.push(`${c.id}: traffic gave up: ${c.gaveUp}`);
+      if (c.note) report.notes.push(`${c.id}: ${c.note}`);
       for (const e of c.events) {
         if (e.acceptedAt === undefined) continue;
         if (this.processed.has(e.messageId)) report.events.processed++;
@@ -159,14 +175,18 @@ export class Checker {
       }
       if (!c.events.some((e) => e.role === 'entry' && e.acceptedAt !== undefined)) continue;
       if (!c.journeyId) {
-        if (await this.untouched(c)) report.runs.bystandersWithoutRun++;
-        else problems.push(`${c.id}: bystander (no matching entry) got a run or a message`);
+        const verdict = await this.untouched(c);
+        if (verdict === 'untouched') report.runs.bystandersWithoutRun++;
+        else if (verdict === 'touched')
+          problems.push(`${c.id}: bystander (matches no entry) got a run or a message`);
+        else problems.push(`${c.id}: the admin API never answered about the bystander's runs`);
         continue;
       }
       report.runs.expected++;
       const verdict = this.judge(c);
       problems.push(...verdict.problems.map((p) => `${c.id} (${c.journeyId}): ${p}`));
-      for (const [key, n] of Object.entries(verdict.touches)) report.touches[key as keyof Verdict['touches']] += n;
+      for (const [key, n] of Object.entries(verdict.touches))
+        report.touches[key as keyof Verdict['touches']] += n;
       const run = this.closed.get(c.id);
       if (!run) {
         if (verdict.stuck) report.runs.stuck++;
@@ -199,7 +219,7 @@ export class Checker {
     const delivered = this.deps.deliveries.forCustomer(c.id);
     const touches = { due: 0, delivered: 0, missing: 0, duplicate: 0, undue: 0, skipped: 0 };
     const problems: string[] = [];
-    if (!run) problems.push(seen ? `run stuck: ${describe(seen)}` : 'accepted entry event, but no run');
+    if (!run) problems.push(...this.whyNoRun(c, seen));
 
     const foreign = delivered.filter((d) => d.journeyId !== journey.id);
     for (const d of foreign) problems.push(`message from another journey: ${d.journeyId}/${d.stepId}`);
@@ -236,6 +256,19 @@ export class Checker {
     return { touches, problems, stuck: !run && seen != null };
   }
 
+  /** Why a customer has no closed run: stuck, never started, or not known. */
+  private whyNoRun(c: Customer, seen: RunView | null | undefined): string[] {
+    if (seen) return [`run stuck: ${describe(seen)}`];
+    const entry = c.events.find((e) => e.role === 'entry')!;
+    // An entry never routed is reported as such already; its missing run says nothing more.
+    if (!this.processed.has(entry.messageId)) return [];
+    return [
+      seen === null
+        ? 'entry event routed, but there is no run'
+        : 'the admin API never answered about the run',
+    ];
+  }
+
   /** A converted run names the order; a run that timed out must have had its order late. */
   private async judgeOrder(c: Customer, run: RunView, report: CheckReport): Promise<void> {
     const order = c.events.find((e) => e.role === 'order' && e.acceptedAt !== undefined);
@@ -260,12 +293,17 @@ export class Checker {
     }
   }
 
-  /** No run in any journey and no message: for customers whose event matches no entry. */
-  private async untouched(c: Customer): Promise<boolean> {
-    if (this.deps.deliveries.forCustomer(c.id).length > 0) return false;
-    for (const journeyId of this.deps.journeys.keys())
-      if ((await this.fetchRun(journeyId, c.id).catch(() => undefined)) !== null) return false;
-    return true;
+  /** No run in any journey and no message, for a customer whose event matches no entry. */
+  private async untouched(c: Customer): Promise<'untouched' | 'touched' | 'unknown'> {
+    if (this.deps.deliveries.forCustomer(c.id).length > 0) return 'touched';
+    if (this.noRun.has(c.id)) return 'untouched'; // a routed event that started nothing stays so
+    for (const journeyId of this.deps.journeys.keys()) {
+      const run = await this.fetchRun(journeyId, c.id).catch(() => undefined);
+      if (run === undefined) return 'unknown';
+      if (run !== null) return 'touched';
+    }
+    this.noRun.add(c.id);
+    return 'untouched';
   }
 
   private async allProcessed(messageIds: string[]): Promise<boolean> {
@@ -282,13 +320,13 @@ export class Checker {
     return messageIds.every((id) => this.processed.has(id));
   }
 
-  private async allClosed(customers: Customer[]): Promise<boolean> {
+  private async allClosed(customers: Customer[], deadline: number): Promise<boolean> {
     const pending = customers.filter((c) => !this.closed.has(c.id));
-    for (let i = 0; i < pending.length; i += CONCURRENCY) {
+    for (let i = 0; i < pending.length && Date.now() < deadline; i += CONCURRENCY) {
       await Promise.all(
         pending.slice(i, i + CONCURRENCY).map(async (c) => {
           const run = await this.fetchRun(c.journeyId!, c.id).catch(() => undefined);
-          if (run === undefined) return;
+          if (run === undefined) return; // no answer: keep what was seen before
           this.lastSeen.set(c.id, run);
           if (run && run.temporalStatus !== 'RUNNING' && run.state) this.closed.set(c.id, run);
         }),
@@ -301,7 +339,7 @@ export class Checker {
   private async fetchRun(journeyId: string, customerId: string): Promise<RunView | null> {
     const res = await fetch(`${this.deps.apiUrl}/v1/journeys/${journeyId}/customers/${customerId}`, {
       headers: { authorization: `Bearer ${ADMIN_KEY}` },
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(5_000),
     });
     if (res.status === 404) return null;
     if (res.status !== 200) throw new Error(`admin API answered ${res.status}`);

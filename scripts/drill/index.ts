@@ -96,7 +96,9 @@ async function main(): Promise<number> {
     const app = new DrillApp(paths, servers, await freePort());
     cleanups.push(() => app.stop());
     await app.start();
-    say(`app: api pid ${app.api.pid} on ${app.api.baseUrl}, worker pid ${app.worker.pid} (${receiverUrl} for sms)`);
+    say(
+      `app: api pid ${app.api.pid} on ${app.api.baseUrl}, worker pid ${app.worker.pid} (${receiverUrl} for sms)`,
+    );
 
     // The drill's own view of Redis: processed markers, queue counts, the order jobs' finish times.
     const redis = new IORedis({ ...redisOptionsFromUrl(servers.redisUrl), maxRetriesPerRequest: null });
@@ -157,14 +159,21 @@ async function main(): Promise<number> {
     traffic.start();
     say(`traffic: a customer every ${INTERVAL_MS} ms (browse, dormant, bystander; a third order)`);
     await sleep(STEADY_MS);
-    record('steady', 'no fault', { observed: {}, problems: [] }, await checker.check('steady', [...traffic.customers], { timeoutMs: 60_000 }));
+    record(
+      'steady',
+      'no fault',
+      { observed: {}, problems: [] },
+      await checker.check('steady', [...traffic.customers], { timeoutMs: 60_000 }),
+    );
 
     for (const phase of PHASES) {
       traffic.phase = phase.name;
       say(`phase ${phase.name}: ${phase.what}`);
       const result = await phase.run(ctx);
       say(`phase ${phase.name} observed ${JSON.stringify(result.observed)}`);
-      const check = await checker.check(phase.name, [...traffic.customers], { timeoutMs: phase.checkTimeoutMs });
+      const check = await checker.check(phase.name, [...traffic.customers], {
+        timeoutMs: phase.checkTimeoutMs,
+      });
       result.problems.push(...(await restartDead(ctx, `the check after ${phase.name}`)));
       record(phase.name, phase.what, result, check);
     }
@@ -172,7 +181,10 @@ async function main(): Promise<number> {
     traffic.phase = 'drain';
     say('traffic stopping; waiting for every customer to finish');
     await traffic.stop();
-    const final = await checker.check('final', [...traffic.customers], { timeoutMs: FINAL_TIMEOUT_MS, drained: true });
+    const final = await checker.check('final', [...traffic.customers], {
+      timeoutMs: FINAL_TIMEOUT_MS,
+      drained: true,
+    });
     const lastDead = await restartDead(ctx, 'the drill');
     record('final', 'traffic stopped, queues drained', { observed: {}, problems: lastDead }, final);
 
@@ -181,11 +193,33 @@ async function main(): Promise<number> {
     const summary = {
       ok: problems.size === 0,
       date: new Date(started).toISOString(),
-      machine: { host: os.hostname(), cpus: os.cpus().length, cpu: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        host: os.hostname(),
+        cpus: os.cpus().length,
+        cpu: os.cpus()[0]?.model,
+        memGb: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+      },
       engine: engineVersion(),
       seconds: Math.round((Date.now() - started) / 1000),
-      journeys: Object.fromEntries([...journeys.values()].map((j) => [j.id, j.steps.map((s) => ('timeoutMs' in s ? `${s.id}:${s.timeoutMs}ms` : 'durationMs' in s ? `${s.id}:${s.durationMs}ms` : s.id))])),
-      traffic: { customers: traffic.customers.length, intervalMs: INTERVAL_MS, requests: Object.fromEntries(traffic.requests) },
+      journeys: Object.fromEntries(
+        [...journeys.values()].map((j) => [
+          j.id,
+          j.steps.map((s) =>
+            'timeoutMs' in s
+              ? `${s.id}:${s.timeoutMs}ms`
+              : 'durationMs' in s
+                ? `${s.id}:${s.durationMs}ms`
+                : s.id,
+          ),
+        ]),
+      ),
+      traffic: {
+        customers: traffic.customers.length,
+        intervalMs: INTERVAL_MS,
+        skippedTicks: traffic.skippedTicks,
+        requests: Object.fromEntries(traffic.requests),
+      },
       webhook: {
         messages: deliveries.webhookMessages,
         redeliveredDedupedByKey: receiver.redelivered(),
@@ -193,11 +227,17 @@ async function main(): Promise<number> {
         killedMidSend: midSend(receiver, summaries),
       },
       outboxLines: deliveries.outboxLines,
-      phases: summaries.map((s) => ({ ...s, check: { ...s.check, problems: s.check.problems.slice(0, 20) } })),
+      phases: summaries.map((s) => ({
+        ...s,
+        check: { ...s.check, problems: s.check.problems.slice(0, 20) },
+      })),
       problems: [...problems],
       dir: root,
     };
     await writeFile(path.join(root, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    // Per customer, for a post-mortem: what was sent and accepted, and what reached them.
+    const customers = traffic.customers.map((c) => ({ ...c, deliveries: deliveries.forCustomer(c.id) }));
+    await writeFile(path.join(root, 'customers.json'), `${JSON.stringify(customers)}\n`);
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     say(summary.ok ? 'drill passed' : `drill FAILED: ${problems.size} problem(s); files kept in ${root}`);
     await cleanup();
@@ -230,7 +270,10 @@ function midSend(receiver: Receiver, summaries: PhaseSummary[]) {
 function engineVersion(): { commit: string; uncommittedFiles: number } | null {
   try {
     const git = (...args: string[]) => execFileSync('git', args, { cwd: projectRoot, encoding: 'utf8' });
-    return { commit: git('rev-parse', 'HEAD').trim(), uncommittedFiles: git('status', '--porcelain').split('\n').filter(Boolean).length };
+    return {
+      commit: git('rev-parse', 'HEAD').trim(),
+      uncommittedFiles: git('status', '--porcelain').split('\n').filter(Boolean).length,
+    };
   } catch {
     return null;
   }
@@ -247,6 +290,10 @@ function print(r: CheckReport, phase: PhaseResult): void {
     `orders    ${r.orders.sent} sent: ${r.orders.converted} converted, ${r.orders.lateForTimeout} too late for the timeout, ${r.orders.lost} lost`,
   ];
   for (const line of lines) process.stdout.write(`           ${line}\n`);
+  if (r.notes.length > 0)
+    process.stdout.write(
+      `           notes     ${r.notes.length}: ${r.notes.slice(0, 3).join('; ')}${r.notes.length > 3 ? '; ...' : ''}\n`,
+    );
   const problems = [...phase.problems, ...r.problems];
   for (const p of problems.slice(0, 15)) process.stdout.write(`           PROBLEM ${p}\n`);
   if (problems.length > 15) process.stdout.write(`           ... and ${problems.length - 15} more\n`);

@@ -78,7 +78,11 @@ export class DrillServers {
   async startRedis(): Promise<void> {
     await mkdir(this.paths.redisDir, { recursive: true });
     const before = this.redis?.url;
-    this.redis = await startRedisServer({ dataDir: this.paths.redisDir, logger: this.logger, detached: false });
+    this.redis = await startRedisServer({
+      dataDir: this.paths.redisDir,
+      logger: this.logger,
+      detached: false,
+    });
     if (before && before !== this.redis.url)
       throw new Error(`redis-server came back at ${this.redis.url}, not ${before}`);
   }

@@ -107,10 +107,9 @@ export function couponsRouter({
 
   router.post('/coupons/redeem', ingestAuth(keys), ...jsonBody(bodyLimit), async (req, res) => {
     const input = validateRedeem(req.body);
-    const code = input.code;
     const result = await store(
       coupons.redeem({
-        code,
+        code: input.code,
         via: 'api',
         ...(input.userId != null && { userId: input.userId }),
         ...(input.orderId != null && { orderId: input.orderId }),

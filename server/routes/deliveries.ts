@@ -41,7 +41,11 @@ function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
 
 export function channelParam(value: string): Channel {
   if (!CHANNELS.includes(value as Channel))
-    throw new ApiError(404, 'not_found', `no channel ${JSON.stringify(value)}: one of ${CHANNELS.join(', ')}`);
+    throw new ApiError(
+      404,
+      'not_found',
+      `no channel ${JSON.stringify(value)}: one of ${CHANNELS.join(', ')}`,
+    );
   return value as Channel;
 }
 
@@ -49,7 +53,11 @@ function answerAction(action: DeadLetterAction, channel: Channel, jobId: string)
   if (action === 'not-found')
     throw new ApiError(404, 'not_found', `no dead letter ${JSON.stringify(jobId)} on ${channel}`);
   if (action === 'not-dead')
-    throw new ApiError(409, 'conflict', `job ${JSON.stringify(jobId)} on ${channel} is not a dead letter (any more)`);
+    throw new ApiError(
+      409,
+      'conflict',
+      `job ${JSON.stringify(jobId)} on ${channel} is not a dead letter (any more)`,
+    );
 }
 
 /**

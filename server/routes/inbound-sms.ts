@@ -44,7 +44,12 @@ export function inboundSmsRouter({ keys, consent, profiles, keywords }: InboundS
     }
     const customers = await profiles.customersByPhone(from);
     for (const customerId of customers) {
-      await consent.record(customerId, { channel: 'sms', topic: ALL_TOPICS, status: 'revoked', source: 'sms-reply' });
+      await consent.record(customerId, {
+        channel: 'sms',
+        topic: ALL_TOPICS,
+        status: 'revoked',
+        source: 'sms-reply',
+      });
     }
     res.json({ optOut: true, keyword });
   });

@@ -13,7 +13,10 @@ const receiptSchema = z
     providerMessageId: z.string().min(1).max(256).optional(),
     status: z.enum(REPORTED_OUTCOMES as [ReportedOutcome, ...ReportedOutcome[]]),
     at: z.iso.datetime({ offset: true }).optional(),
-    url: z.url({ protocol: /^https?$/ }).max(2000).optional(),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .optional(),
     error: z.string().max(1000).optional(),
   })
   .refine((r) => (r.idempotencyKey === undefined) !== (r.providerMessageId === undefined), {
@@ -33,7 +36,9 @@ export function receiptsRouter({ keys, deliveries }: { keys: ApiKeys; deliveries
     const channel = channelParam(String(req.params.channel));
     const parsed = receiptSchema.safeParse(req.body);
     if (!parsed.success)
-      throw invalidRequest(parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+      throw invalidRequest(
+        parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+      );
     const receipt = parsed.data;
     const idempotencyKey =
       receipt.idempotencyKey ??
@@ -48,7 +53,11 @@ export function receiptsRouter({ keys, deliveries }: { keys: ApiKeys; deliveries
           })
         : 'unknown';
     if (recorded === 'unknown')
-      throw new ApiError(404, 'not_found', `no message on ${channel} with this ${idempotencyKey ? 'key' : 'id'}`);
+      throw new ApiError(
+        404,
+        'not_found',
+        `no message on ${channel} with this ${idempotencyKey ? 'key' : 'id'}`,
+      );
     res.status(202).json({ accepted: 1, idempotencyKey });
   });
 

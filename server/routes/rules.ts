@@ -20,7 +20,9 @@ export interface RulesRouterDeps {
 export function rulesRouter(keys: ApiKeys, deps: RulesRouterDeps): Router {
   const router = express.Router();
   router.use(consentRouter({ keys, consent: deps.consent }));
-  router.use(inboundSmsRouter({ keys, consent: deps.consent, profiles: deps.profiles, keywords: deps.smsKeywords }));
+  router.use(
+    inboundSmsRouter({ keys, consent: deps.consent, profiles: deps.profiles, keywords: deps.smsKeywords }),
+  );
   router.use(unsubscribeRouter({ consent: deps.consent, links: deps.links }));
   return router;
 }

@@ -29,7 +29,8 @@ const PAGES: Record<Lang, Record<'done' | 'invalid', { title: string; text: (top
     },
     invalid: {
       title: 'This link is not valid',
-      text: () => 'This unsubscribe link is invalid or incomplete. Use the full link from the email, or contact us to unsubscribe.',
+      text: () =>
+        'This unsubscribe link is invalid or incomplete. Use the full link from the email, or contact us to unsubscribe.',
     },
   },
 };

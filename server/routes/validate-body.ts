@@ -11,7 +11,8 @@ export function validateBody<S extends z.ZodObject>(
   body: unknown,
   { allowUnknown = false } = {},
 ): z.output<S> {
-  if (!isJsonObject(body)) throw invalidRequest([{ path: '', message: 'request body must be a JSON object' }]);
+  if (!isJsonObject(body))
+    throw invalidRequest([{ path: '', message: 'request body must be a JSON object' }]);
   const known = Object.keys(schema.shape);
   const issues: Issue[] = allowUnknown
     ? []

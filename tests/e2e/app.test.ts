@@ -1,4 +1,4 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { projectRoot } from '../../config/settings';
@@ -22,7 +22,11 @@ describe('Touchpoint end to end', () => {
 
   beforeAll(async () => {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'tp-e2e-'));
+    // Quiet hours off: the test must not depend on the time of day (tests/rules covers them).
+    const config = path.join(dataDir, 'touchpoint.yaml');
+    await writeFile(config, 'rules:\n  quietHours: false\n');
     app = new AppProcess(dataDir, await freePort(), {
+      TOUCHPOINT_CONFIG: config,
       TOUCHPOINT_JOURNEYS_DIR: path.join(projectRoot, 'tests/fixtures/journeys'),
       TOUCHPOINT_WRITE_KEY: WRITE_KEY,
       TOUCHPOINT_ADMIN_KEY: ADMIN_KEY,

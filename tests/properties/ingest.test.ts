@@ -57,7 +57,10 @@ const id = fc.oneof(
   fc.string({ minLength: 1, maxLength: 40 }),
   fc.constantFrom("{{constructor.constructor('return process')()}}", '会员 42', 'a:b/c'),
 );
-const eventName = fc.oneof(fc.string({ minLength: 1, maxLength: 60 }), fc.constantFrom('{{event}}', 'Order Completed'));
+const eventName = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 60 }),
+  fc.constantFrom('{{event}}', 'Order Completed'),
+);
 
 describe('any JSON at all', () => {
   test('is a 202 or a 4xx with a JSON message; a refused request queues nothing', async () => {
@@ -95,7 +98,11 @@ describe('valid but weird data', () => {
             type === 'track'
               ? { userId, event, properties: data, context, messageId }
               : { userId, traits: data, context, messageId };
-          const res = await postJson(t, `/v1/${endpoint}`, JSON.stringify(messageFor(endpoint, fields, type)));
+          const res = await postJson(
+            t,
+            `/v1/${endpoint}`,
+            JSON.stringify(messageFor(endpoint, fields, type)),
+          );
           expect(res.status).toBe(202);
           const job = await t.job(messageId);
           // What JSON can carry of what was sent (-0 and NaN do not survive any JSON).
@@ -135,11 +142,30 @@ const wrong = {
     fc.integer(),
     fc.boolean(),
   ),
-  type: fc.oneof(fc.constantFrom('page', 'screen', 'group', 'alias', 'TRACK', ''), fc.integer(), fc.constant(null)),
+  type: fc.oneof(
+    fc.constantFrom('page', 'screen', 'group', 'alias', 'TRACK', ''),
+    fc.integer(),
+    fc.constant(null),
+  ),
 };
 const fieldsOf = {
-  track: { userId: wrong.id, anonymousId: wrong.id, messageId: wrong.id, event: wrong.event, properties: wrong.object, context: wrong.object, timestamp: wrong.timestamp },
-  identify: { userId: wrong.id, anonymousId: wrong.id, messageId: wrong.id, traits: wrong.object, context: wrong.object, timestamp: wrong.timestamp },
+  track: {
+    userId: wrong.id,
+    anonymousId: wrong.id,
+    messageId: wrong.id,
+    event: wrong.event,
+    properties: wrong.object,
+    context: wrong.object,
+    timestamp: wrong.timestamp,
+  },
+  identify: {
+    userId: wrong.id,
+    anonymousId: wrong.id,
+    messageId: wrong.id,
+    traits: wrong.object,
+    context: wrong.object,
+    timestamp: wrong.timestamp,
+  },
 };
 
 describe('wrongly typed fields', () => {
@@ -150,7 +176,14 @@ describe('wrongly typed fields', () => {
         fields: fc
           .subarray(Object.keys(fieldsOf[pick ? 'track' : 'identify']), { minLength: 1, maxLength: 3 })
           .chain((names) =>
-            fc.tuple(...names.map((name) => fc.tuple(fc.constant(name), (fieldsOf[pick ? 'track' : 'identify'] as Record<string, fc.Arbitrary<unknown>>)[name]!))),
+            fc.tuple(
+              ...names.map((name) =>
+                fc.tuple(
+                  fc.constant(name),
+                  (fieldsOf[pick ? 'track' : 'identify'] as Record<string, fc.Arbitrary<unknown>>)[name]!,
+                ),
+              ),
+            ),
           ),
       }),
     );
@@ -219,9 +252,15 @@ describe('prototype pollution keys at any depth', () => {
           const route: [string, ...(string | 0)[]] = [first, ...rest];
           const type = typeOf(endpoint, pick);
           const container = where === 'data' ? (type === 'track' ? 'properties' : 'traits') : 'context';
-          const hostile = withReserved(tree, [...route], reserved, { polluted: true, isAdmin: true, payload });
+          const hostile = withReserved(tree, [...route], reserved, {
+            polluted: true,
+            isAdmin: true,
+            payload,
+          });
           const message: Record<string, unknown> =
-            type === 'track' ? { userId: 'u', event: 'e', messageId: nextId() } : { userId: 'u', messageId: nextId() };
+            type === 'track'
+              ? { userId: 'u', event: 'e', messageId: nextId() }
+              : { userId: 'u', messageId: nextId() };
           let body: Record<string, unknown>;
           let path: JsonPath;
           if (where === 'batchContext' && endpoint === 'batch') {
@@ -235,7 +274,9 @@ describe('prototype pollution keys at any depth', () => {
           const before = await queued(t);
           const res = await postJson(t, `/v1/${endpoint}`, JSON.stringify(body));
           expectClientError(res, 400);
-          expect(res.body.issues).toEqual([{ path: reported(path), message: `"${reserved}" is a reserved key` }]);
+          expect(res.body.issues).toEqual([
+            { path: reported(path), message: `"${reserved}" is a reserved key` },
+          ]);
           expect(await queued(t)).toBe(before);
         },
       ),
@@ -251,7 +292,10 @@ describe('prototype pollution keys at any depth', () => {
         const fields: Record<string, unknown> =
           type === 'track' ? { anonymousId: 'a', event: 'e', messageId } : { anonymousId: 'a', messageId };
         for (const key of ['__proto__', 'constructor'])
-          Object.defineProperty(fields, key, { value: { ...junk, userId: 'intruder', isAdmin: true }, enumerable: true });
+          Object.defineProperty(fields, key, {
+            value: { ...junk, userId: 'intruder', isAdmin: true },
+            enumerable: true,
+          });
         const res = await postJson(t, `/v1/${endpoint}`, JSON.stringify(messageFor(endpoint, fields, type)));
         expect(res.status).toBe(202);
         const job = await t.job(messageId);
@@ -286,37 +330,54 @@ function own(target: Record<string, unknown>, key: string, value: unknown): Reco
 
 describe('deep nesting', () => {
   test(`is taken below ${MAX_DEPTH} levels and refused from there, with the path where it went too deep`, async () => {
-    const depth = fc.oneof(fc.integer({ min: 1, max: MAX_DEPTH + 8 }), fc.constantFrom(MAX_DEPTH - 1, MAX_DEPTH, 1_000, 50_000));
+    const depth = fc.oneof(
+      fc.integer({ min: 1, max: MAX_DEPTH + 8 }),
+      fc.constantFrom(MAX_DEPTH - 1, MAX_DEPTH, 1_000, 50_000),
+    );
     await fc.assert(
-      fc.asyncProperty(endpoints, fc.boolean(), fc.boolean(), depth, fc.integer(), async (endpoint, pick, inContext, k, seed) => {
-        const type = typeOf(endpoint, pick);
-        const container = inContext ? 'context' : type === 'track' ? 'properties' : 'traits';
-        // Level i is an array when bit i of a little generator's output is set, else {"n": ...}.
-        const arrays: boolean[] = [];
-        for (let i = 0, x = seed | 1; i < k; i++) arrays.push(((x = (x * 1103515245 + 12345) | 0) & 0x10000) !== 0);
-        const open = arrays.map((a) => (a ? '[' : '{"n":')).join('');
-        const nested = open + '1' + [...arrays].reverse().map((a) => (a ? ']' : '}')).join('');
-        const messageId = nextId();
-        const head = type === 'track' ? `"userId":"u","event":"e"` : `"userId":"u"`;
-        const message = `{${head},"messageId":"${messageId}","${container}":{"a":${nested}}}`;
-        const json = endpoint === 'batch' ? `{"batch":[{"type":"${type}",${message.slice(1)}]}` : message;
-        const res = await postJson(t, `/v1/${endpoint}`, json);
-        if (k < MAX_DEPTH) {
-          expect(res.status).toBe(202);
-          expect(await t.job(messageId)).toBeDefined();
-          return;
-        }
-        expectClientError(res, 400);
-        // The container at depth MAX_DEPTH below `container` is where it is cut off.
-        const steps = arrays.slice(0, MAX_DEPTH - 1).map((a) => (a ? 0 : 'n'));
-        expect(res.body.issues).toEqual([
-          {
-            path: reported([...at(endpoint), container, 'a', ...steps]),
-            message: `nested more than ${MAX_DEPTH} levels deep`,
-          },
-        ]);
-        expect(await t.job(messageId)).toBeUndefined();
-      }),
+      fc.asyncProperty(
+        endpoints,
+        fc.boolean(),
+        fc.boolean(),
+        depth,
+        fc.integer(),
+        async (endpoint, pick, inContext, k, seed) => {
+          const type = typeOf(endpoint, pick);
+          const container = inContext ? 'context' : type === 'track' ? 'properties' : 'traits';
+          // Level i is an array when bit i of a little generator's output is set, else {"n": ...}.
+          const arrays: boolean[] = [];
+          for (let i = 0, x = seed | 1; i < k; i++)
+            arrays.push(((x = (x * 1103515245 + 12345) | 0) & 0x10000) !== 0);
+          const open = arrays.map((a) => (a ? '[' : '{"n":')).join('');
+          const nested =
+            open +
+            '1' +
+            [...arrays]
+              .reverse()
+              .map((a) => (a ? ']' : '}'))
+              .join('');
+          const messageId = nextId();
+          const head = type === 'track' ? `"userId":"u","event":"e"` : `"userId":"u"`;
+          const message = `{${head},"messageId":"${messageId}","${container}":{"a":${nested}}}`;
+          const json = endpoint === 'batch' ? `{"batch":[{"type":"${type}",${message.slice(1)}]}` : message;
+          const res = await postJson(t, `/v1/${endpoint}`, json);
+          if (k < MAX_DEPTH) {
+            expect(res.status).toBe(202);
+            expect(await t.job(messageId)).toBeDefined();
+            return;
+          }
+          expectClientError(res, 400);
+          // The container at depth MAX_DEPTH below `container` is where it is cut off.
+          const steps = arrays.slice(0, MAX_DEPTH - 1).map((a) => (a ? 0 : 'n'));
+          expect(res.body.issues).toEqual([
+            {
+              path: reported([...at(endpoint), container, 'a', ...steps]),
+              message: `nested more than ${MAX_DEPTH} levels deep`,
+            },
+          ]);
+          expect(await t.job(messageId)).toBeUndefined();
+        },
+      ),
       { numRuns: RUNS },
     );
   });

@@ -76,7 +76,7 @@ export function postJson(t: TestApp, path: string, json: string, auth = basic(KE
 }
 
 /** Jobs on the events queue, whatever their state. */
-export const queued = (t: TestApp) => t.queue.getJobCountByTypes('waiting', 'paused', 'delayed', 'prioritized');
+export const queued = (t: TestApp) => t.queue.getJobCountByTypes('waiting', 'delayed', 'prioritized');
 
 /** Own property names of the built-in prototypes, to prove none was added or replaced. */
 export function prototypeSnapshot(): string {
@@ -103,11 +103,14 @@ export function expectClientError(res: request.Response, status?: number): void 
   expect(res.status).toBeGreaterThanOrEqual(400);
   expect(res.status).toBeLessThan(500);
   expect(res.headers['content-type']).toMatch(/^application\/json/);
-  expect(res.body).toEqual(expect.objectContaining({ error: expect.any(String), message: expect.any(String) }));
+  expect(res.body).toEqual(
+    expect.objectContaining({ error: expect.any(String), message: expect.any(String) }),
+  );
   expect(res.body.message.length).toBeGreaterThan(0);
   if (res.body.error === 'invalid_request') {
     expect(res.body.issues.length).toBeGreaterThan(0);
-    for (const issue of res.body.issues) expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
+    for (const issue of res.body.issues)
+      expect(issue).toEqual({ path: expect.any(String), message: expect.any(String) });
   }
 }
 

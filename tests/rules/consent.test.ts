@@ -26,7 +26,12 @@ describe('consent store (real Redis)', () => {
 
   test('opt-out model: no record means granted; a revocation is in effect at once', async () => {
     expect(await store.check('c1', 'sms')).toEqual({ allowed: true });
-    const revoked = await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'revoked', source: 'api' });
+    const revoked = await store.record('c1', {
+      channel: 'sms',
+      topic: 'marketing',
+      status: 'revoked',
+      source: 'api',
+    });
     expect(await store.check('c1', 'sms', 'marketing')).toEqual({ allowed: false, record: revoked });
     // Other channels and topics are untouched.
     expect((await store.check('c1', 'email', 'marketing')).allowed).toBe(true);
@@ -42,8 +47,19 @@ describe('consent store (real Redis)', () => {
   });
 
   test('history keeps every change, oldest first; current keeps the latest per channel and topic', async () => {
-    await store.record('c1', { channel: 'email', topic: 'marketing', status: 'granted', source: 'import', at: '2024-01-01T00:00:00Z' });
-    await store.record('c1', { channel: 'email', topic: 'marketing', status: 'revoked', source: 'unsubscribe-link' });
+    await store.record('c1', {
+      channel: 'email',
+      topic: 'marketing',
+      status: 'granted',
+      source: 'import',
+      at: '2024-01-01T00:00:00Z',
+    });
+    await store.record('c1', {
+      channel: 'email',
+      topic: 'marketing',
+      status: 'revoked',
+      source: 'unsubscribe-link',
+    });
     await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'granted', source: 'api' });
 
     const history = await store.history('c1');
@@ -61,14 +77,26 @@ describe('consent store (real Redis)', () => {
 
   test('an older record (a late import) is kept in the history but does not undo a newer opt-out', async () => {
     await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'revoked', source: 'sms-reply' });
-    await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'granted', source: 'import', at: '2023-06-01T08:00:00+08:00' });
+    await store.record('c1', {
+      channel: 'sms',
+      topic: 'marketing',
+      status: 'granted',
+      source: 'import',
+      at: '2023-06-01T08:00:00+08:00',
+    });
     expect((await store.check('c1', 'sms')).allowed).toBe(false);
     expect(await store.history('c1')).toHaveLength(2);
   });
 
   test('a time in the future is capped at now (it would otherwise outrank later opt-outs)', async () => {
     const before = Date.now();
-    const record = await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'granted', source: 'api', at: '2999-01-01T00:00:00Z' });
+    const record = await store.record('c1', {
+      channel: 'sms',
+      topic: 'marketing',
+      status: 'granted',
+      source: 'api',
+      at: '2999-01-01T00:00:00Z',
+    });
     expect(Date.parse(record.at)).toBeLessThanOrEqual(Date.now());
     expect(Date.parse(record.at)).toBeGreaterThanOrEqual(before);
     await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'revoked', source: 'api' });
@@ -76,14 +104,32 @@ describe('consent store (real Redis)', () => {
   });
 
   test('`*` covers every topic of the channel; the latest of `*` and the exact topic wins', async () => {
-    await store.record('c1', { channel: 'sms', topic: 'marketing', status: 'granted', source: 'api', at: '2024-01-01T00:00:00Z' });
-    await store.record('c1', { channel: 'sms', topic: '*', status: 'revoked', source: 'sms-reply', at: '2024-02-01T00:00:00Z' });
+    await store.record('c1', {
+      channel: 'sms',
+      topic: 'marketing',
+      status: 'granted',
+      source: 'api',
+      at: '2024-01-01T00:00:00Z',
+    });
+    await store.record('c1', {
+      channel: 'sms',
+      topic: '*',
+      status: 'revoked',
+      source: 'sms-reply',
+      at: '2024-02-01T00:00:00Z',
+    });
     expect((await store.check('c1', 'sms', 'marketing')).allowed).toBe(false);
     expect((await store.check('c1', 'sms', 'new-products')).allowed).toBe(false);
     expect((await store.check('c1', 'email', 'marketing')).allowed).toBe(true);
 
     // Later the customer opts back in to one topic only.
-    await store.record('c1', { channel: 'sms', topic: 'new-products', status: 'granted', source: 'api', at: '2024-03-01T00:00:00Z' });
+    await store.record('c1', {
+      channel: 'sms',
+      topic: 'new-products',
+      status: 'granted',
+      source: 'api',
+      at: '2024-03-01T00:00:00Z',
+    });
     expect((await store.check('c1', 'sms', 'new-products')).allowed).toBe(true);
     expect((await store.check('c1', 'sms', 'marketing')).allowed).toBe(false);
   });
@@ -150,9 +196,12 @@ describe('rules config', () => {
 });
 
 describe('SMS stop keywords', () => {
-  test.each(['TD', 'td', ' Td\n', '退订', '退订。', 'ＴＤ', 'T', 'STOP', 'stop!', 'Unsubscribe'])('%p stops', (text) => {
-    expect(stopKeyword(text)).toBeDefined();
-  });
+  test.each(['TD', 'td', ' Td\n', '退订', '退订。', 'ＴＤ', 'T', 'STOP', 'stop!', 'Unsubscribe'])(
+    '%p stops',
+    (text) => {
+      expect(stopKeyword(text)).toBeDefined();
+    },
+  );
 
   test.each(['TDX', 'stop please', '谢谢', 'OK', '', '   ', 'T D'])('%p does not', (text) => {
     expect(stopKeyword(text)).toBeUndefined();

@@ -74,11 +74,18 @@ describe('frequency caps (real Redis)', () => {
     const caps = capsOf({ perChannel: { sms: { day: 1 } }, overall: { day: 3, week: 4 } });
     expect((await caps.consume('c1', 'sms', 'k1', NOON, SHANGHAI)).allowed).toBe(true);
     expect(await caps.consume('c1', 'sms', 'k2', NOON, SHANGHAI)).toEqual({ allowed: false, cap: 'sms:day' });
-    expect(await caps.usage('c1', 'sms', NOON, SHANGHAI)).toEqual({ 'sms:day': 1, 'all:day': 1, 'all:week': 1 });
+    expect(await caps.usage('c1', 'sms', NOON, SHANGHAI)).toEqual({
+      'sms:day': 1,
+      'all:day': 1,
+      'all:week': 1,
+    });
 
     expect((await caps.consume('c1', 'email', 'k3', NOON, SHANGHAI)).allowed).toBe(true);
     expect((await caps.consume('c1', 'wecom', 'k4', NOON, SHANGHAI)).allowed).toBe(true);
-    expect(await caps.consume('c1', 'push', 'k5', NOON, SHANGHAI)).toEqual({ allowed: false, cap: 'all:day' });
+    expect(await caps.consume('c1', 'push', 'k5', NOON, SHANGHAI)).toEqual({
+      allowed: false,
+      cap: 'all:day',
+    });
 
     // Next day: a fresh day, but the week has room for one more only.
     const thursday = new Date('2024-05-02T12:00:00+08:00');
@@ -111,12 +118,18 @@ describe('frequency caps (real Redis)', () => {
     const caps = capsOf({ perChannel: { sms: { day: 1 }, push: { day: 0 } } });
     expect((await caps.consume('c1', 'sms', 'k1', NOON, SHANGHAI)).allowed).toBe(true);
     expect((await caps.consume('c2', 'sms', 'k2', NOON, SHANGHAI)).allowed).toBe(true);
-    expect(await caps.consume('c1', 'push', 'k3', NOON, SHANGHAI)).toEqual({ allowed: false, cap: 'push:day' });
+    expect(await caps.consume('c1', 'push', 'k3', NOON, SHANGHAI)).toEqual({
+      allowed: false,
+      cap: 'push:day',
+    });
   });
 
   test('no caps configured: nothing is counted', async () => {
     const caps = capsOf(undefined);
-    expect(await caps.consume('c1', 'sms', 'k1', NOON, SHANGHAI)).toEqual({ allowed: true, counted: 'no-caps' });
+    expect(await caps.consume('c1', 'sms', 'k1', NOON, SHANGHAI)).toEqual({
+      allowed: true,
+      counted: 'no-caps',
+    });
     expect(await redis.keys(`${keys.capCounter('c1', '*', '*')}`)).toEqual([]);
   });
 

@@ -91,6 +91,10 @@ describe('rules in journeys (time-skipping server)', () => {
     expect(await linesFor('sms', 'night-owl')).toHaveLength(1);
     expect(sms[0]).toMatchObject({ stepId: 'offer', to: TRAITS.phone });
     expect(await engine.stats.get('rules-quiet-delay', 1)).toMatchObject({ 'step:offer:sent': 1 });
+    // Counted once against the cap: the deferred attempt consumed nothing.
+    expect(await engine.rules.caps.usage('night-owl', 'sms', nine.toJSDate(), SHANGHAI)).toEqual({
+      'sms:day': 1,
+    });
   });
 
   test('a step configured to skip records skipped:quiet_hours and sends nothing', async () => {

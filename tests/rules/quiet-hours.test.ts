@@ -41,9 +41,9 @@ describe('quietHoursAt', () => {
   });
 
   test('a window whose start equals its end is empty', () => {
-    expect(quietHoursAt(at('2024-05-01T09:00:00+08:00'), 'Asia/Shanghai', { start: '09:00', end: '09:00' })).toEqual(
-      { inside: false },
-    );
+    expect(
+      quietHoursAt(at('2024-05-01T09:00:00+08:00'), 'Asia/Shanghai', { start: '09:00', end: '09:00' }),
+    ).toEqual({ inside: false });
   });
 
   test('the same instant is judged in the customer’s zone', () => {
