@@ -15,6 +15,10 @@ export function createHandlebars(): typeof Handlebars {
   return hb;
 }
 
+/** Whether parseTemplate gave a problem rather than a syntax tree. */
+export const isIssue = (parsed: hbs.AST.Program | TemplateIssue): parsed is TemplateIssue =>
+  !('type' in parsed);
+
 /** A template part (body, subject, partial or layout) parsed, or its syntax error with the file's line. */
 export function parseTemplate(
   hb: typeof Handlebars,
@@ -47,7 +51,11 @@ export function compileTemplate(
  * Handlebars compiles on the first render; rendering once with an empty context at load surfaces
  * unknown helpers and mismatched blocks then rather than at send time.
  */
-export function checkRenders(render: () => unknown, file: string, firstLine: number): TemplateIssue | undefined {
+export function checkRenders(
+  render: () => unknown,
+  file: string,
+  firstLine: number,
+): TemplateIssue | undefined {
   try {
     render();
     return undefined;

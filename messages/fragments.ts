@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type Handlebars from 'handlebars';
 import { LOCALE_TAG, TEMPLATE_NAME } from '../language/catalog';
-import { checkRenders, compileTemplate, parseTemplate } from './compile';
+import { checkRenders, compileTemplate, isIssue, parseTemplate } from './compile';
 import type { TemplateIssue } from './errors';
 import { partialUse } from './template-ast';
 
@@ -103,8 +103,8 @@ export function loadFragments(hb: typeof Handlebars, dir: string, issues: Templa
       .replace(/^\uFEFF/, '')
       .replace(/(\r?\n)+$/, '');
     const ast = parseTemplate(hb, source, file, 1);
-    if (!('type' in ast) || ast.type !== 'Program') {
-      issues.push(ast as TemplateIssue);
+    if (isIssue(ast)) {
+      issues.push(ast);
       continue;
     }
     const use = partialUse(ast);

@@ -75,7 +75,8 @@ function parseFrontMatter(yamlText: string, file: string): Omit<TemplateParts, '
         hint: didYouMean(key, FRONT_MATTER_KEYS),
       });
     } else if (key === 'layout') {
-      if (text !== undefined && (text === NO_LAYOUT || TEMPLATE_NAME.test(text))) layout = { name: text, line };
+      if (text !== undefined && (text === NO_LAYOUT || TEMPLATE_NAME.test(text)))
+        layout = { name: text, line };
       else {
         issues.push({
           file,

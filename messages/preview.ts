@@ -53,6 +53,10 @@ export function previewTemplate(store: TemplateStore, request: PreviewRequest): 
     return { message, length: store.measure(request.channel, message) };
   } catch (err) {
     if (!(err instanceof ContentTooLongError)) throw err;
-    return { message: err.rendered, length: store.measure(request.channel, err.rendered), exceeded: err.exceeded };
+    return {
+      message: err.rendered,
+      length: store.measure(request.channel, err.rendered),
+      exceeded: err.exceeded,
+    };
   }
 }

@@ -1,4 +1,3 @@
-
 /**
  * Static facts about a parsed Handlebars template, found by walking its syntax tree: which
  * partials it includes (so a missing one is reported at load with its line) and whether a layout
@@ -13,7 +12,8 @@ function walk(root: unknown, visit: (node: Node) => void): void {
     for (const item of root) walk(item, visit);
     return;
   }
-  if (typeof root !== 'object' || root === null || typeof (root as { type?: unknown }).type !== 'string') return;
+  if (typeof root !== 'object' || root === null || typeof (root as { type?: unknown }).type !== 'string')
+    return;
   visit(root as Node);
   for (const [key, value] of Object.entries(root)) if (key !== 'loc') walk(value, visit);
 }

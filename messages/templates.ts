@@ -10,14 +10,9 @@ import {
 } from '../language/catalog';
 import { didYouMean } from '../language/hints';
 import { CHANNELS, type Channel } from '../language/types';
-import { checkRenders, compileTemplate, createHandlebars, parseTemplate } from './compile';
+import { checkRenders, compileTemplate, createHandlebars, isIssue, parseTemplate } from './compile';
 import type { RenderContext } from './context';
-import {
-  ContentTooLongError,
-  TemplateLoadError,
-  TemplateNotFoundError,
-  type TemplateIssue,
-} from './errors';
+import { ContentTooLongError, TemplateLoadError, TemplateNotFoundError, type TemplateIssue } from './errors';
 import {
   dynamicPartialIssue,
   FragmentSet,
@@ -145,7 +140,11 @@ export class TemplateStore implements TemplateCatalog {
     const body = template.layout
       ? template.layout({ ...data, subject, body: new Handlebars.SafeString(content) }, runtime)
       : content;
-    const message: RenderedMessage = { ...(subject !== undefined ? { subject } : {}), body, locale: template.locale };
+    const message: RenderedMessage = {
+      ...(subject !== undefined ? { subject } : {}),
+      body,
+      locale: template.locale,
+    };
 
     const exceeded = this.checks[channel]?.(message, this.limits);
     if (exceeded) throw new ContentTooLongError(channel, name, message, exceeded);
@@ -248,8 +247,6 @@ function unique(issues: TemplateIssue[]): TemplateIssue[] {
     return true;
   });
 }
-
-const isIssue = (x: hbs.AST.Program | TemplateIssue): x is TemplateIssue => !('type' in x);
 
 /** Compiles templates against the partials and layouts, each partial and layout compiled once per escaping. */
 class Loader {

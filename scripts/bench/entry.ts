@@ -57,7 +57,9 @@ export async function enterJourney(ctx: BenchContext, customerIds: string[], tim
     ).then(() => Date.now());
     const httpDoneAt = await sent;
     await until(
-      `${customerIds.length} customers to reach the WeCom step`,
+      () =>
+        `${customerIds.length} customers to reach the WeCom step (SMS sent to ${sms.countOf(customerIds)}, ` +
+        `WeCom to ${wecom.countOf(customerIds)}, events routed: ${routedAt !== undefined})`,
       async () => {
         routedAt ??= (await queueIdle(events)) ? Date.now() : undefined;
         await Promise.all([sms.poll(), wecom.poll()]);

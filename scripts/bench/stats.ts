@@ -62,14 +62,16 @@ export async function forEachConcurrently<T>(
 
 /** Polls `check` until it returns true; throws after `timeoutMs` with `what` in the message. */
 export async function until(
-  what: string,
+  what: string | (() => string),
   check: () => Promise<boolean> | boolean,
   timeoutMs: number,
   intervalMs = 50,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    }
     await sleep(intervalMs);
   }
 }

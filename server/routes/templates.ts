@@ -40,8 +40,7 @@ const text = (max: number) =>
 
 const previewSchema = z.object({
   channel: z.enum(CHANNELS as [Channel, ...Channel[]], {
-    error: (issue) =>
-      issue.input === undefined ? 'is required' : `must be one of ${CHANNELS.join(', ')}`,
+    error: (issue) => (issue.input === undefined ? 'is required' : `must be one of ${CHANNELS.join(', ')}`),
   }),
   template: text(100).regex(TEMPLATE_NAME, 'must be a template name such as `dormant-offer`'),
   locale: text(35).regex(LOCALE_TAG, 'must be a locale such as `zh-CN` or `en`').optional(),
@@ -55,7 +54,8 @@ const previewSchema = z.object({
   coupons: jsonObject
     .superRefine((coupons, ctx) => {
       for (const [stepId, coupon] of Object.entries(coupons)) {
-        if (!isJsonObject(coupon)) ctx.addIssue({ code: 'custom', path: [stepId], message: 'must be an object' });
+        if (!isJsonObject(coupon))
+          ctx.addIssue({ code: 'custom', path: [stepId], message: 'must be an object' });
       }
     })
     .optional(),
@@ -114,7 +114,9 @@ export function templatesRouter({
         locale: input.locale,
         customerId: input.customerId ?? 'preview',
         traits,
-        ...(input.event ? { event: { name: input.event.name, properties: input.event.properties ?? {} } } : {}),
+        ...(input.event
+          ? { event: { name: input.event.name, properties: input.event.properties ?? {} } }
+          : {}),
         ...(journey ? { journey } : {}),
         coupons: input.coupons,
         defaultTimeZone: api.defaultTimeZone,
