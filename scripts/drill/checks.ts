@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Client } from '@temporalio/client';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RunView } from '../../audit/runs';
@@ -37,13 +38,22 @@ export interface CheckDeps {
   deliveries: DeliveryLog;
   receiver: Receiver;
   journeys: Map<string, Journey>;
+  /** The drill's own Temporal client, to count runs per workflow id. */
+  temporal: Client;
 }
 
 export interface CheckReport {
   name: string;
   customers: number;
   seconds: number;
-  events: { accepted: number; processed: number; notAccepted: number };
+  events: {
+    accepted: number;
+    processed: number;
+    notAccepted: number;
+    /** Jobs started more than once (stalled by a kill, or failed and retried); final check only. */
+    routedAgain?: number;
+    entriesRoutedAgain?: number;
+  };
   queues: { events: QueueCounts; delivery: QueueCounts };
   runs: {
     expected: number;
@@ -52,6 +62,8 @@ export interface CheckReport {
     stuck: number;
     missing: number;
     bystandersWithoutRun: number;
+    /** Customers with more than one run of a journey (final check only). */
+    enteredTwice?: number;
   };
   touches: {
     due: number;
@@ -198,6 +210,7 @@ export class Checker {
       if (c.orders) await this.judgeOrder(c, run, report);
     }
 
+    if (drained) await this.countRepeats(customers, report);
     const { events, delivery } = report.queues;
     if (events.failed > 0) problems.push(`${events.failed} failed job(s) on the events queue`);
     if (delivery.failed > 0) problems.push(`${delivery.failed} failed delivery job(s)`);
@@ -254,6 +267,27 @@ export class Checker {
       else if (!c.orders && status !== 'completed') problems.push(`run ${status} without any order`);
     }
     return { touches, problems, stuck: !run && seen != null };
+  }
+
+  /**
+   * The repeats behind "one run per customer and journey": how many events the router started
+   * more than once (the kill leaves jobs to BullMQ's stalled-job recovery), and whether any
+   * (journey, customer) got a second run from Temporal's own list of runs.
+   */
+  private async countRepeats(customers: Customer[], report: CheckReport): Promise<void> {
+    const entries = new Set(
+      customers.flatMap((c) => c.events.filter((e) => e.role === 'entry').map((e) => e.messageId)),
+    );
+    const jobs = await this.deps.eventsQueue.getJobs(['completed', 'failed'], 0, -1);
+    const again = jobs.filter((job) => job && job.attemptsStarted > 1);
+    report.events.routedAgain = again.length;
+    report.events.entriesRoutedAgain = again.filter((job) => entries.has(job.data.messageId)).length;
+    const runs = new Map<string, number>();
+    for await (const run of this.deps.temporal.workflow.list({ query: "WorkflowType = 'journeyWorkflow'" }))
+      runs.set(run.workflowId, (runs.get(run.workflowId) ?? 0) + 1);
+    const twice = [...runs].filter(([, n]) => n > 1);
+    report.runs.enteredTwice = twice.length;
+    for (const [id, n] of twice) report.problems.push(`${id}: ${n} runs, for one entry event`);
   }
 
   /** Why a customer has no closed run: stuck, never started, or not known. */

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
 import { Queue } from 'bullmq';
 import IORedis from 'ioredis';
 import pino from 'pino';
@@ -111,6 +112,9 @@ async function main(): Promise<number> {
       cleanups.push(() => q.close());
     }
     const keys = new RedisKeys(KEY_PREFIX);
+    const connection = await Connection.connect({ address: servers.temporalAddress });
+    cleanups.push(() => connection.close());
+    const temporal = new Client({ connection });
 
     const deliveries = new DeliveryLog(paths.outboxDir, receiver);
     deliveries.startPolling(250);
@@ -133,6 +137,7 @@ async function main(): Promise<number> {
       deliveries,
       receiver,
       journeys,
+      temporal,
     });
     const ctx: PhaseContext = {
       paths,
@@ -289,6 +294,10 @@ function print(r: CheckReport, phase: PhaseResult): void {
     `webhook   ${r.touches.redeliveredDedupedByKey} redelivered (deduped by key), ${r.touches.webhookRefused} refused with 503`,
     `orders    ${r.orders.sent} sent: ${r.orders.converted} converted, ${r.orders.lateForTimeout} too late for the timeout, ${r.orders.lost} lost`,
   ];
+  if (r.events.routedAgain !== undefined)
+    lines.push(
+      `repeats   ${r.events.routedAgain} events routed more than once (${r.events.entriesRoutedAgain} entries); ${r.runs.enteredTwice} customers with a second run`,
+    );
   for (const line of lines) process.stdout.write(`           ${line}\n`);
   if (r.notes.length > 0)
     process.stdout.write(
