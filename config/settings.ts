@@ -33,6 +33,8 @@ export interface Settings {
   publicUrl: string;
   /** HMAC key for links sent to customers; unset: generated into <dataDir>/secret.key. */
   secret?: string;
+  /** TOUCHPOINT_TRACK_LINKS: `true` (default), `false`, or channels to track (`email,wecom`). */
+  trackLinks?: string;
 }
 
 export const projectRoot = path.resolve(
@@ -69,5 +71,6 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     logLevel: env.LOG_LEVEL || 'info',
     publicUrl: (env.TOUCHPOINT_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     secret: env.TOUCHPOINT_SECRET || undefined,
+    trackLinks: env.TOUCHPOINT_TRACK_LINKS || undefined,
   };
 }

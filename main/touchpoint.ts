@@ -50,7 +50,7 @@ export async function startTouchpoint(
   const catalog = new JourneyCatalog(loadJourneys(settings.journeysDir, { templates }));
   const channels = loadChannelConfig(settings.configFile);
   const rulesConfig = loadRulesConfig(settings.configFile);
-  const trackedChannels = trackedChannelsFrom(process.env.TOUCHPOINT_TRACK_LINKS);
+  const trackedChannels = trackedChannelsFrom(settings.trackLinks);
   const apiKeys = roles.has('api')
     ? loadOrCreateKeys({
         dataDir: settings.dataDir,

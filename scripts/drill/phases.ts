@@ -38,8 +38,8 @@ export interface Phase {
 const LEAD_MS = 3_000;
 /** Customers whose entry events arrive at once just before the worker is killed. */
 const BURST = 150;
-/** How long a restarted server stays down. */
-const DOWN_MS = 3_000;
+/** How long a restarted server stays down (DRILL_DOWN_MS to try longer outages). */
+const DOWN_MS = Number(process.env.DRILL_DOWN_MS) || 3_000;
 /** How long the app may take to report healthy again after a fault. */
 const RECOVERY_MS = 60_000;
 
@@ -85,7 +85,7 @@ export const PHASES: Phase[] = [
   },
   {
     name: 'restart-redis',
-    what: 'SHUTDOWN redis-server (AOF flushed), keep it down 3 s, start it again on the same dir',
+    what: `SHUTDOWN redis-server (AOF flushed), keep it down ${DOWN_MS / 1000} s, start it again on the same dir`,
     checkTimeoutMs: 90_000,
     async run(ctx) {
       await sleep(LEAD_MS);
@@ -97,7 +97,7 @@ export const PHASES: Phase[] = [
   },
   {
     name: 'restart-temporal',
-    what: 'stop the Temporal dev server (SIGTERM), keep it down 3 s, start it on the same db and port',
+    what: `stop the Temporal dev server (SIGTERM), keep it down ${DOWN_MS / 1000} s, start it on the same db and port`,
     checkTimeoutMs: 150_000,
     async run(ctx) {
       await sleep(LEAD_MS);
