@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { loadRulesConfig } from '../../../rules/config';
 import { loadChannelConfig } from '../../../delivery/channel-config';
 import { tempDir } from '../support';
 
@@ -48,6 +49,9 @@ describe('provider configuration (loadChannelConfig)', () => {
     });
     expect(channels.miniprogram.provider).toMatchObject({ type: 'miniprogram', appSecret: 'mp-secret' });
     expect(channels.webhook.provider).toMatchObject({ type: 'webhook' });
+    const rules = loadRulesConfig(path.join(__dirname, '../../../touchpoint.example.yaml'));
+    expect(rules.frequencyCaps.perChannel.sms).toEqual({ day: 1, week: 3 });
+    expect(rules.quietHours).toEqual({ start: '21:00', end: '09:00', action: 'delay' });
   });
 
   test('sms-gateway: codes written as numbers are text, a single `equals` a list', async () => {
