@@ -38,8 +38,9 @@ export function drillPaths(root: string, journeysDir: string): DrillPaths {
 }
 
 /**
- * Channel config: sms goes to the drill's webhook receiver with a short timeout and quick
- * retries (so the provider-failure phase heals within the drill), every other channel to the outbox.
+ * Config: sms goes to the drill's webhook receiver with a short timeout and quick retries (so
+ * the provider-failure phase heals within the drill), every other channel to the outbox. Quiet
+ * hours are off: the drill runs at any hour and every send must go out at once.
  */
 export async function writeChannelConfig(file: string, receiverUrl: string): Promise<void> {
   await writeFile(
@@ -50,6 +51,8 @@ export async function writeChannelConfig(file: string, receiverUrl: string): Pro
       `    provider: { type: webhook, url: "${receiverUrl}/sms", timeoutMs: 1000 }`,
       '    attempts: 10',
       '    backoffMs: 500',
+      'rules:',
+      '  quietHours: false',
       '',
     ].join('\n'),
   );

@@ -195,6 +195,18 @@ describe('shipped templates render with typical values', () => {
       'zh-CN',
       context(browse, {}, {}),
     );
-    expect(reminder.body).toMatch(/^你的客厅搭配方案还为你保留着。/);
+    // Subscription-message fields, one per line, each within WeChat's 20-character `thing` limit.
+    expect(reminder.body.split('\n')).toEqual([
+      'thing1: 客厅搭配方案还为你保留着',
+      'thing2: 本周下单免费送货安装',
+      'thing3: 进入小程序一键加购整套',
+    ]);
+    const titled = templates.render(
+      'miniprogram',
+      'living-room-plan-reminder',
+      'zh-CN',
+      context(browse, { title: '奶油风客厅这样搭' }, {}),
+    );
+    expect(titled.body).toContain('thing2: 灵感来自「奶油风客厅这样搭」');
   });
 });
