@@ -41,16 +41,16 @@ export async function sendMessage(
 
   const traits = await deps.profiles.get(request.customerId);
   const to = addressFor(request.channel, request.customerId, traits);
-  const touch: TouchRecord = {
+  // The step, as the touch record and the queued message both name it.
+  const step = {
     journeyId: request.journeyId,
     journeyVersion: request.journeyVersion,
     customerId: request.customerId,
     stepId: request.stepId,
     channel: request.channel,
     template: request.template,
-    status: 'queued',
-    at: new Date().toISOString(),
   };
+  const touch: TouchRecord = { ...step, status: 'queued', at: new Date().toISOString() };
   const skip = async (reason: string): Promise<SendOutcome> => {
     const skipped = { ...touch, status: `skipped:${reason}` };
     if (!(await deps.touches.recordOnce(request.idempotencyKey, skipped, `step:${request.stepId}:skipped`))) {
@@ -92,12 +92,7 @@ export async function sendMessage(
     if (decision.action === 'skip') return skip(decision.reason);
   }
   const message: DeliveryMessage = {
-    journeyId: request.journeyId,
-    journeyVersion: request.journeyVersion,
-    customerId: request.customerId,
-    stepId: request.stepId,
-    channel: request.channel,
-    template: request.template,
+    ...step,
     locale: rendered.locale,
     to,
     subject: rendered.subject ?? null,

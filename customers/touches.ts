@@ -51,13 +51,17 @@ export type TouchOutcome = 'sent' | 'delivered' | 'opened' | 'clicked' | 'failed
 /** How long receipts can find a message by the gateway's id. */
 const PROVIDER_MESSAGE_TTL_SECONDS = 90 * 24 * 3600;
 
-export interface TouchRecord {
+/** Which journey step touched which customer, on which channel, with which template. */
+export interface TouchedStep {
   journeyId: string;
   journeyVersion: number;
   customerId: string;
   stepId: string;
   channel: string;
   template: string;
+}
+
+export interface TouchRecord extends TouchedStep {
   /** `queued` | `sent` | `delivered` | `opened` | `clicked` | `failed` | `skipped:<reason>` */
   status: string;
   at: string;

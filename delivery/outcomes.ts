@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
-import type { TouchLog, TouchOutcome } from '../customers/touches';
+import type { TouchedStep, TouchLog, TouchOutcome } from '../customers/touches';
 import { eventJobId, type IngestEvent, type TrackEvent } from '../queues/events';
 import { EVENT_JOB_OPTIONS } from '../server/ingest/enqueue';
 import type { DeliveryMessage } from './message';
@@ -19,13 +19,7 @@ export type ReportedOutcome = Exclude<TouchOutcome, 'sent'>;
 export const REPORTED_OUTCOMES: readonly ReportedOutcome[] = ['delivered', 'failed', 'opened', 'clicked'];
 
 /** The fields of a message (or of its touch record) that an outcome event carries. */
-interface Touched {
-  journeyId: string;
-  journeyVersion: number;
-  customerId: string;
-  stepId: string;
-  channel: string;
-  template: string;
+interface Touched extends TouchedStep {
   idempotencyKey: string;
 }
 

@@ -5,10 +5,10 @@ import { isMainThread } from 'node:worker_threads';
 
 /*
  * Loaded into app processes with `node --require` (through NODE_OPTIONS, which refuses
- * --cpu-prof) when the bench runs with BENCH_CPU_PROF=dir. SIGUSR2 starts the V8 CPU profiler
- * of the main thread; the next SIGUSR2 stops it and writes `<dir>/<label>-<roles>.cpuprofile`,
- * where the bench put the label (the phase) in `<dir>/.label`. So a profile covers one phase, of
- * the main thread only.
+ * --cpu-prof) when the bench runs with BENCH_CPU_PROF=dir. The bench writes a phase name into
+ * `<dir>/.phase` to start the V8 CPU profiler of the main thread and empties it to stop; the
+ * profile goes to `<dir>/<phase>-<roles>.cpuprofile`. (A file, not a signal: SIGUSR2 stopped the
+ * Temporal worker in the same process from taking tasks.)
  */
 
 const dir = process.env.BENCH_CPU_PROF_DIR;
@@ -16,19 +16,24 @@ const dir = process.env.BENCH_CPU_PROF_DIR;
 if (dir && isMainThread) {
   const session = new Session();
   session.connect();
-  let running = false;
-  process.on('SIGUSR2', () => {
-    if (!running) {
-      running = true;
-      session.post('Profiler.enable', () => session.post('Profiler.start'));
-      return;
+  const roles = (process.env.TOUCHPOINT_ROLES ?? 'all').replace(/,/g, '+');
+  let current = '';
+  setInterval(() => {
+    let wanted = '';
+    try {
+      wanted = readFileSync(path.join(dir, '.phase'), 'utf8').trim();
+    } catch {
+      // no file: not profiling
     }
-    running = false;
-    session.post('Profiler.stop', (err, result) => {
-      if (err) return void process.stderr.write(`cpu profile failed: ${err.message}\n`);
-      const label = readFileSync(path.join(dir, '.label'), 'utf8').trim();
-      const roles = (process.env.TOUCHPOINT_ROLES ?? 'all').replace(/,/g, '+');
-      writeFileSync(path.join(dir, `${label}-${roles}.cpuprofile`), JSON.stringify(result.profile));
-    });
-  });
+    if (wanted === current) return;
+    const finished = current;
+    current = wanted;
+    if (finished) {
+      session.post('Profiler.stop', (err, result) => {
+        if (err) return void process.stderr.write(`cpu profile failed: ${err.message}\n`);
+        writeFileSync(path.join(dir, `${finished}-${roles}.cpuprofile`), JSON.stringify(result.profile));
+      });
+    }
+    if (wanted) session.post('Profiler.enable', () => session.post('Profiler.start'));
+  }, 200).unref();
 }

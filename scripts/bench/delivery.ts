@@ -56,7 +56,9 @@ export async function runDelivery(ctx: BenchContext) {
       log(`delivery: ${plan.messages} ${plan.channel} messages, ${limit}`);
       const cpu = new CpuMeter({ delivery: app.pid, redis: ctx.serverPids.redis });
       await queue.resume();
-      const expectedS = plan.rateLimit ? (plan.messages / plan.rateLimit.max) * (plan.rateLimit.perMs / 1000) : 10;
+      const expectedS = plan.rateLimit
+        ? (plan.messages / plan.rateLimit.max) * (plan.rateLimit.perMs / 1000)
+        : 10;
       await until(
         `${plan.messages} ${plan.channel} lines`,
         async () => (await tail.poll(), tail.lines >= plan.messages),
@@ -128,7 +130,8 @@ function keptLimit(tail: OutboxTail, plan: (typeof PLAN)[number]) {
     maxInAnySlidingWindow: maxInSliding,
     windowMs,
   };
-  if (!plan.rateLimit) return { ...base, messagesPerSec: perSecond(times.length - 1, times[times.length - 1]! - times[0]!) };
+  if (!plan.rateLimit)
+    return { ...base, messagesPerSec: perSecond(times.length - 1, times[times.length - 1]! - times[0]!) };
 
   const windows = bursts(times, windowMs / 4);
   const spacing = windows.slice(1).map((w, i) => w.start - windows[i]!.start);

@@ -1,6 +1,7 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Queue } from 'bullmq';
 import { EVENTS_QUEUE } from '../../queues/events';
+import { journeyWorkflowId } from '../../workflows/definitions';
 import { benchEmptyWorkflow, benchSignal } from './empty-workflow';
 import { CpuMeter } from './machine';
 import { OutboxTail } from './outbox';
@@ -29,6 +30,10 @@ export async function runEntry(ctx: BenchContext, customers: number) {
   log(`entry: ${engine.journeysStartedPerSec} journeys started/s, ${engine.capacityPerSec} fully entered/s`);
   const raw = await rawSignalWithStart(ctx, customers);
   log(`entry: raw signalWithStart ${raw.workflowsRunPerSec} workflows run/s`);
+  const historyEvents = {
+    journeyAsleep: await historyLength(ctx, journeyWorkflowId('dormant-reactivation', ids[0]!)),
+    emptyWorkflow: await historyLength(ctx, `${ctx.runId}-empty-0`),
+  };
   return {
     method:
       `${customers} customers; POST /v1/track (${HTTP_CONCURRENCY} in flight) → router → signalWithStart → ` +
@@ -37,7 +42,24 @@ export async function runEntry(ctx: BenchContext, customers: number) {
     engine,
     raw,
     engineOverRaw: round(engine.journeysStartedPerSec / raw.workflowsRunPerSec, 3),
+    /** Temporal history events of one run: what the server persists per journey entry vs an empty run. */
+    historyEvents,
+    /** Temporal server CPU per workflow: where the time goes. */
+    temporalCpuMsPerWorkflow: {
+      journey: cpuMsPer(engine.cpuPercent.temporal, engine.capacityPerSec),
+      emptyWorkflow: cpuMsPer(raw.cpuPercent.temporal, raw.workflowsRunPerSec),
+    },
   };
+}
+
+/** ms of CPU per item from a CPU % of one core and a rate per second. */
+function cpuMsPer(cpuPercent: number | undefined, perSec: number): number | null {
+  return cpuPercent === undefined ? null : round((cpuPercent * 10) / perSec, 1);
+}
+
+async function historyLength(ctx: BenchContext, workflowId: string): Promise<number> {
+  const history = await ctx.temporal.workflow.getHandle(workflowId).fetchHistory();
+  return history.events?.length ?? 0;
 }
 
 /**

@@ -22,7 +22,9 @@ const SETTLE_MS = 3000;
 export async function runFootprint(ctx: BenchContext, customers: number) {
   const ids = Array.from({ length: customers }, (_, i) => `${ctx.runId}-sleep-${i}`);
   const halves = [ids.slice(0, customers / 2), ids.slice(customers / 2)];
-  await identifyCustomers(ctx, ids);
+  const warmUp = Array.from({ length: 20 }, (_, i) => `${ctx.runId}-warm-${i}`);
+  await identifyCustomers(ctx, [...warmUp, ...ids]);
+  await enterJourney(ctx, warmUp); // so that code loading and first allocations are not counted
   await sleep(SETTLE_MS);
   // Two halves: if the second adds as much as the first, the growth is per customer, not warm-up.
   const snapshots = [await snapshot(ctx)];
@@ -33,35 +35,45 @@ export async function runFootprint(ctx: BenchContext, customers: number) {
     snapshots.push(await snapshot(ctx));
   }
   const [before, middle, after] = snapshots as [Snapshot, Snapshot, Snapshot];
-  const delta = (from: Snapshot, to: Snapshot, key: keyof Snapshot, n: number) => {
+  const per10k = (key: keyof Snapshot, from = before, to = after, n = customers) => {
     const a = to[key];
     const b = from[key];
     return a === undefined || b === undefined ? null : round(((a - b) * 10_000) / n);
   };
-  const per10k = (key: keyof Snapshot) => ({
-    firstHalf: delta(before, middle, key, halves[0]!.length),
-    secondHalf: delta(middle, after, key, halves[1]!.length),
-    all: delta(before, after, key, customers),
-  });
+  const halves10k = (key: keyof Snapshot) => [
+    per10k(key, before, middle, halves[0]!.length),
+    per10k(key, middle, after, halves[1]!.length),
+  ];
+  const cacheSize = defaultMaxCachedWorkflows();
+  const workerRss = per10k('workerRssMiB');
   const running = await ctx.temporal.workflow.count(
     `TaskQueue = '${ctx.taskQueue}' AND ExecutionStatus = 'Running'`,
   );
   return {
     method:
       `${customers} customers entered in two halves, each measured ${SETTLE_MS / 1000} s after its last ` +
-      'WeCom send; deltas scaled linearly to 10 000 customers (extrapolated)',
+      'WeCom send; deltas scaled linearly to 10 000 customers (extrapolated, not measured at 10 000)',
     customers,
     snapshots: { before, middle, after },
     per10kCustomers: {
       redisUsedMemoryMiB: per10k('redisUsedMemoryMiB'),
       redisKeys: per10k('redisKeys'),
-      workerRssMiB: per10k('workerRssMiB'),
+      temporalDbAndWalMiB: per10k('temporalDbMiB'),
       temporalServerRssMiB: per10k('temporalRssMiB'),
-      temporalDbMiB: per10k('temporalDbMiB'),
+      /** Only `workerMaxCachedWorkflows` runs stay in worker memory; the rest are evicted. */
+      workerRssMiB: workerRss === null ? null : round((workerRss * Math.min(10_000, cacheSize)) / 10_000),
     },
+    /** The same per-10k figures from each half alone: equal halves mean growth per customer. */
+    halvesPer10k: {
+      redisUsedMemoryMiB: halves10k('redisUsedMemoryMiB'),
+      workerRssMiB: halves10k('workerRssMiB'),
+      temporalServerRssMiB: halves10k('temporalRssMiB'),
+      temporalDbAndWalMiB: halves10k('temporalDbMiB'),
+    },
+    workerRssKiBPerCachedRun: workerRss === null ? null : round((workerRss * 1024) / 10_000),
+    /** The SDK default from the heap limit (Touchpoint sets none). */
+    workerMaxCachedWorkflows: cacheSize,
     redisBytesPerCustomer: await bytesPerCustomer(ctx, ids.slice(0, 20)),
-    /** The SDK default (Touchpoint sets none): beyond it sleeping runs are evicted from worker memory. */
-    workerMaxCachedWorkflows: defaultMaxCachedWorkflows(),
     runningJourneysOnTaskQueue: running.count,
   };
 }
@@ -111,7 +123,10 @@ async function bytesPerCustomer(ctx: BenchContext, customerIds: string[]) {
       await add('deliveryJobsKept', job(deliveryQueueName(channel as Channel), deliveryJobId(touch)));
     }
     const firstRunId = touchKeys[0]?.split('/')[1];
-    await add('countedMarkers', keys.counted(`${journeyWorkflowId('dormant-reactivation', id)}/${firstRunId}/entered`));
+    await add(
+      'countedMarkers',
+      keys.counted(`${journeyWorkflowId('dormant-reactivation', id)}/${firstRunId}/entered`),
+    );
     for (const messageId of [`${id}-identify`, `${id}-dormant`]) {
       await add('processedMarkers', keys.processedEvent(messageId));
       await add('eventJobsKept', job(EVENTS_QUEUE, eventJobId(messageId)));
@@ -120,7 +135,11 @@ async function bytesPerCustomer(ctx: BenchContext, customerIds: string[]) {
   const perCustomer = Object.fromEntries(
     Object.entries(totals).map(([kind, bytes]) => [kind, Math.round(bytes / customerIds.length)]),
   );
-  return { ...perCustomer, total: Object.values(perCustomer).reduce((a, b) => a + b, 0), sample: customerIds.length };
+  return {
+    ...perCustomer,
+    total: Object.values(perCustomer).reduce((a, b) => a + b, 0),
+    sample: customerIds.length,
+  };
 }
 
 /** @temporalio/worker's default for reuseV8Context workers, from this Node's heap limit. */

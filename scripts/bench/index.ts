@@ -5,7 +5,7 @@ import { runFootprint } from './footprint';
 import { runIngest } from './ingest';
 import { runLatency } from './latency';
 import { gitRevision, loadAverage, machineInfo } from './machine';
-import { Cleanup, log, setUp } from './setup';
+import { Cleanup, log, setUp, type BenchContext } from './setup';
 import { round } from './stats';
 
 /*
@@ -19,7 +19,7 @@ import { round } from './stats';
  * profiles of the app processes), BENCH_KEEP=1 (keep the temp dir).
  */
 
-const PHASES = ['ingest', 'footprint', 'entry', 'latency', 'delivery'] as const;
+const PHASES = ['ingest', 'entry', 'latency', 'footprint', 'delivery'] as const;
 type Phase = (typeof PHASES)[number];
 
 /** The whole bench stops by itself after this, whatever state it is in. */
@@ -59,8 +59,9 @@ async function main(): Promise<void> {
     revision: gitRevision(projectRoot),
     machine: machineInfo(),
   };
+  let ctx: BenchContext | undefined;
   try {
-    const ctx = await setUp(cleanup);
+    ctx = await setUp(cleanup);
     result.setup = {
       redis: ctx.embedded.redis ? 'embedded redis-server, AOF everysec, unix socket' : 'REDIS_URL',
       temporal: ctx.embedded.temporal ? 'embedded Temporal dev server, SQLite WAL' : 'TEMPORAL_ADDRESS',
@@ -69,18 +70,29 @@ async function main(): Promise<void> {
     };
     if (phases.has('ingest')) {
       const options = { durationS: intEnv('BENCH_DURATION_S', 10), connections: 50, batchSize: 100 };
-      result.ingest = await ctx.profiled('ingest', () => runIngest(ctx, options));
+      result.ingest = await runIngest(ctx, options);
     }
-    if (phases.has('footprint'))
-      result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 300));
     if (phases.has('entry')) {
       const customers = intEnv('BENCH_ENTRY_CUSTOMERS', 300);
       const entry = await ctx.profiled('entry', () => runEntry(ctx, customers));
       result.entry = entry;
       if (phases.has('latency'))
-        result.latency = await runLatency(ctx, entry.engine.capacityPerSec, [0.5, 0.9], intEnv('BENCH_LATENCY_S', 15));
+        result.latency = await runLatency(
+          ctx,
+          entry.engine.capacityPerSec,
+          [0.5, 0.9],
+          intEnv('BENCH_LATENCY_S', 15),
+        );
     }
-    if (phases.has('delivery')) result.delivery = await runDelivery(ctx);
+    // After entry and latency, so that the worker is warm and what grows is per customer.
+    if (phases.has('footprint'))
+      result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 300));
+    if (phases.has('delivery')) result.delivery = await ctx.profiled('delivery', () => runDelivery(ctx));
+  } catch (err) {
+    // What the app processes said last is usually why.
+    for (const app of ctx ? [ctx.api, ctx.worker] : [])
+      log(`output of app pid ${app.pid}:\n${app.output.split('\n').slice(-20).join('\n')}`);
+    throw err;
   } finally {
     await cleanup.run();
   }

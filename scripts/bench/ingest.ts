@@ -27,13 +27,18 @@ export async function runIngest(ctx: BenchContext, opts: IngestOptions) {
   const events = new Queue<IngestEvent>(EVENTS_QUEUE, { connection: ctx.redis, prefix: ctx.queuePrefix });
   await events.pause();
   try {
-    const track = await httpRun(ctx, events, opts, '/v1/track', trackBody(), 1);
-    const batch = await httpRun(ctx, events, opts, '/v1/batch', batchBody(opts.batchSize), opts.batchSize);
+    const track = await ctx.profiled('ingest-track', () =>
+      httpRun(ctx, events, opts, '/v1/track', trackBody(), 1),
+    );
+    const batch = await ctx.profiled('ingest-batch', () =>
+      httpRun(ctx, events, opts, '/v1/batch', batchBody(opts.batchSize), opts.batchSize),
+    );
     const raw = await rawRuns(ctx, opts);
     return {
       method:
         `autocannon, ${opts.connections} connections, ${opts.durationS} s per run, unique messageIds; ` +
-        `raw: the same jobs with ${opts.connections} calls in flight on one connection, as the API has`,
+        `raw: the same jobs with ${opts.connections} calls in flight on one connection, as the API has; ` +
+        'the events queue is paused (router connected but idle) and drained after each run',
       track,
       batch,
       raw,
@@ -114,7 +119,10 @@ async function httpRun(
 /** BullMQ straight from this process: one connection like the API's producer, same jobs. */
 async function rawRuns(ctx: BenchContext, opts: IngestOptions) {
   const producer = new IORedis({ ...ctx.redisOptions, enableOfflineQueue: false });
-  const queue = new Queue<IngestEvent>(`${ctx.runId}-raw-events`, { connection: producer, prefix: ctx.queuePrefix });
+  const queue = new Queue<IngestEvent>(`${ctx.runId}-raw-events`, {
+    connection: producer,
+    prefix: ctx.queuePrefix,
+  });
   await queue.waitUntilReady();
   let n = 0;
   const job = (userId: string) => {

@@ -33,7 +33,9 @@ function main(): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfMs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000));
+  profile.samples.forEach((id, i) =>
+    selfMs.set(id, (selfMs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000),
+  );
   const total = [...selfMs.values()].reduce((a, b) => a + b, 0);
 
   const byOwner = new Map<string, number>();
@@ -48,7 +50,9 @@ function main(): void {
   const show = (title: string, map: Map<string, number>) => {
     process.stdout.write(`\n${title}\n`);
     for (const [name, ms] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      process.stdout.write(`${((ms / total) * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(7)} ms  ${name}\n`);
+      process.stdout.write(
+        `${((ms / total) * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(7)} ms  ${name}\n`,
+      );
     }
   };
   process.stdout.write(`${file}: ${(total / 1000).toFixed(1)} s sampled\n`);

@@ -12,7 +12,8 @@ import { AppProcess } from '../lib/app-process';
 import { sleep } from './stats';
 
 /** Progress goes to stderr: stdout carries only the result JSON. */
-export const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString()}] ${message}\n`);
+export const log = (message: string) =>
+  process.stderr.write(`[bench ${new Date().toISOString()}] ${message}\n`);
 
 /** Steps run in reverse order, once, whatever happened (error, SIGINT, watchdog). */
 export class Cleanup {
@@ -63,7 +64,7 @@ export interface BenchContext {
   appEnv(name: string, extra?: Record<string, string>): Record<string, string>;
   /** Pids to watch for CPU use. */
   pids(): Record<string, number | undefined>;
-  /** Runs `phase` with the api and worker processes' CPU profiled, when BENCH_CPU_PROF is set. */
+  /** Runs `phase` with every app process's CPU profiled, when BENCH_CPU_PROF is set. */
   profiled<T>(label: string, phase: () => Promise<T>): Promise<T>;
   cleanup: Cleanup;
 }
@@ -76,7 +77,8 @@ export interface BenchContext {
 export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   const runId = `bench-${Date.now().toString(36)}`;
   const dir = await mkdtemp(path.join(tmpdir(), 'tp-bench-'));
-  if (!process.env.BENCH_KEEP) cleanup.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
+  if (!process.env.BENCH_KEEP)
+    cleanup.add('remove temp dir', () => rm(dir, { recursive: true, force: true }));
   const logger = pino({ level: 'warn' }, pino.destination(2));
   const namespace = process.env.TEMPORAL_NAMESPACE || 'default';
 
@@ -104,10 +106,14 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   const serverPids = {
     redis: redisServer ? await readPid(path.join(serversDir, 'redis', 'redis.pid')) : undefined,
     temporal: temporalServer
-      ? await readFile(path.join(serversDir, 'temporal.json'), 'utf8').then((t) => JSON.parse(t).pid as number)
+      ? await readFile(path.join(serversDir, 'temporal.json'), 'utf8').then(
+          (t) => JSON.parse(t).pid as number,
+        )
       : undefined,
   };
-  log(`redis ${redisServer ? 'started' : 'given'}: ${redisUrl}; Temporal ${temporalServer ? 'started' : 'given'}: ${temporalAddress}`);
+  log(
+    `redis ${redisServer ? 'started' : 'given'}: ${redisUrl}; Temporal ${temporalServer ? 'started' : 'given'}: ${temporalAddress}`,
+  );
 
   const redisOptions: RedisOptions = { ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: null };
   const redis = new IORedis(redisOptions);
@@ -132,7 +138,7 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     TOUCHPOINT_TASK_QUEUE: names.taskQueue,
     TOUCHPOINT_OUTBOX_DIR: outboxDir,
     LOG_LEVEL: 'warn',
-    // BENCH_CPU_PROF=dir: the app processes can be profiled phase by phase (profilePhase).
+    // BENCH_CPU_PROF=dir: the app processes can be profiled phase by phase (profiled()).
     ...(profileDir && {
       NODE_OPTIONS: `--require ${require.resolve('./cpu-profile-preload')}`,
       BENCH_CPU_PROF_DIR: profileDir,
@@ -180,13 +186,13 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     pids: () => ({ api: api.pid, worker: worker.pid, ...serverPids }),
     profiled: async (label, phase) => {
       if (!profileDir) return phase();
-      await writeFile(path.join(profileDir, '.label'), label);
-      const toggle = () => [api, worker].forEach((app) => app.pid && process.kill(app.pid, 'SIGUSR2'));
-      toggle();
+      const control = path.join(profileDir, '.phase'); // read by cpu-profile-preload
+      await writeFile(control, label);
+      await sleep(500);
       try {
         return await phase();
       } finally {
-        toggle();
+        await writeFile(control, '');
         await sleep(2000); // time to write the profiles
         log(`CPU profiles of "${label}" in ${profileDir}`);
       }

@@ -36,7 +36,7 @@ import { Traffic } from './traffic';
 const SCALE = 1e-5;
 /** One new customer every 400 ms: about 6 requests/s in steady state. */
 const INTERVAL_MS = 400;
-const MAX_CUSTOMERS = 800;
+const MAX_CUSTOMERS = 2_000;
 /** Steady traffic, checked once, before the first fault. */
 const STEADY_MS = 5_000;
 /**
@@ -79,6 +79,7 @@ async function main(): Promise<number> {
   try {
     say(`drill dir ${root}`);
     const journeysDir = await fastJourneys(SCALE);
+    cleanups.push(() => rm(journeysDir, { recursive: true, force: true }));
     const paths = drillPaths(root, journeysDir);
     const templates = loadTemplates(path.join(projectRoot, 'templates'));
     const journeys = new Map<string, Journey>(loadJourneys(journeysDir, { templates }).map((j) => [j.id, j]));

@@ -64,8 +64,8 @@ export interface TrafficOptions {
   maxCustomers: number;
 }
 
-/** One request's tries before the script gives up: about half a minute of retrying. */
-const MAX_ATTEMPTS = 60;
+/** How long a client keeps retrying one request before it gives up (longer than any outage here). */
+const RETRY_FOR_MS = 90_000;
 const RETRY_MS = 500;
 const REQUEST_TIMEOUT_MS = 12_000;
 /** Customer scripts running at once, at most. */
@@ -195,7 +195,8 @@ export class Traffic {
     const single = messages.length === 1;
     const route = single ? `/v1/${messages[0]!.type}` : '/v1/batch';
     const body = single ? messages[0] : { batch: messages };
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS && !this.stopping; attempt++) {
+    const giveUpAt = Date.now() + RETRY_FOR_MS;
+    for (let attempt = 1; Date.now() < giveUpAt && !this.stopping; attempt++) {
       for (const e of events) e.attempts = attempt;
       const status = await this.post(route, body);
       const counts = this.countsFor(this.phase);
@@ -212,7 +213,7 @@ export class Traffic {
       }
       await sleep(RETRY_MS);
     }
-    for (const c of customers) c.gaveUp = `${role} not accepted after ${MAX_ATTEMPTS} attempts`;
+    for (const c of customers) c.gaveUp = `${role} not accepted within ${RETRY_FOR_MS / 1000} s`;
     return false;
   }
 

@@ -2,10 +2,8 @@ import request from 'supertest';
 import { redemptionMessageId } from '../../coupons/codes';
 import type { Journey } from '../../language/types';
 import { eventJobId } from '../../queues/events';
-import { basic, bearer, KEYS, startTestApp, type TestApp } from '../server/fixture';
-import { couponRequest, testCouponStore } from './support';
-
-const DAY = 86_400_000;
+import { basic, bearer, KEYS, startTestApp } from '../server/fixture';
+import { couponRequest, DAY, issueCoupons, startCouponApp, type CouponApp } from './support';
 
 /** A loaded journey with two issueCoupon steps, for the journey stats route. */
 const BIRTHDAY: Journey = {
@@ -22,33 +20,18 @@ const BIRTHDAY: Journey = {
   ],
 };
 
-let t: TestApp;
-let c: ReturnType<typeof testCouponStore>;
+let t: CouponApp;
 beforeEach(async () => {
-  c = testCouponStore();
-  t = await startTestApp({
-    coupons: c.store,
+  t = await startCouponApp({
     journeys: { list: () => [BIRTHDAY], get: (id) => (id === BIRTHDAY.id ? BIRTHDAY : undefined) },
   });
 });
-afterEach(async () => {
-  await t.close();
-  await c.close();
-});
-
-const redeem = (body: unknown, auth = basic(KEYS.writeKey)) =>
-  request(t.app)
-    .post('/v1/coupons/redeem')
-    .set('Authorization', auth)
-    .set('Content-Type', 'application/json')
-    .send(JSON.stringify(body));
-const admin = (path: string, key = KEYS.adminKey) =>
-  request(t.app).get(path).set('Authorization', bearer(key));
+afterEach(() => t.close());
 
 describe('POST /v1/coupons/redeem', () => {
   test('redeems: 200 with the coupon, and a coupon_redeemed event for its customer on the events queue', async () => {
-    const { code } = await c.store.issueOnce(couponRequest({ customerId: '会员 42' }));
-    const res = await redeem({
+    const { code } = await t.store.issueOnce(couponRequest({ customerId: '会员 42' }));
+    const res = await t.redeem({
       code: code.toLowerCase(),
       userId: 'pos-member-7',
       orderId: 'o-77',
@@ -100,8 +83,8 @@ describe('POST /v1/coupons/redeem', () => {
   });
 
   test('an anonymous customer’s coupon emits the event with the anonymousId', async () => {
-    const { code } = await c.store.issueOnce(couponRequest({ customerId: 'anon:device-9' }));
-    expect((await redeem({ code })).status).toBe(200);
+    const { code } = await t.store.issueOnce(couponRequest({ customerId: 'anon:device-9' }));
+    expect((await t.redeem({ code })).status).toBe(200);
     const [job] = await t.jobs();
     expect(job!.data).toMatchObject({ anonymousId: 'device-9', event: 'coupon_redeemed' });
     expect(job!.data.userId).toBeUndefined();
@@ -109,9 +92,9 @@ describe('POST /v1/coupons/redeem', () => {
   });
 
   test('concurrent redeems of one code: exactly one 200, the rest 409 with redeemedAt; one event', async () => {
-    const { code } = await c.store.issueOnce(couponRequest());
+    const { code } = await t.store.issueOnce(couponRequest());
     const answers = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => redeem({ code, orderId: `o-${i}` })),
+      Array.from({ length: 12 }, (_, i) => t.redeem({ code, orderId: `o-${i}` })),
     );
     const ok = answers.filter((r) => r.status === 200);
     const conflicts = answers.filter((r) => r.status === 409);
@@ -126,48 +109,48 @@ describe('POST /v1/coupons/redeem', () => {
       });
     }
     expect(await t.jobs()).toHaveLength(1);
-    expect(await c.store.campaignStats('dormant-reactivation')).toMatchObject({ issued: 1, redeemed: 1 });
+    expect(await t.store.campaignStats('dormant-reactivation')).toMatchObject({ issued: 1, redeemed: 1 });
   });
 
   test('a repeat re-queues the API redemption’s event when it was lost (same messageId, no double)', async () => {
-    const { code } = await c.store.issueOnce(couponRequest());
-    expect((await redeem({ code })).status).toBe(200);
+    const { code } = await t.store.issueOnce(couponRequest());
+    expect((await t.redeem({ code })).status).toBe(200);
     // As if Redis lost the job, or the app died between redeeming and queueing.
     await (await t.job(redemptionMessageId(code)))!.remove();
     expect(await t.jobs()).toHaveLength(0);
-    expect((await redeem({ code })).status).toBe(409);
+    expect((await t.redeem({ code })).status).toBe(409);
     expect((await t.jobs()).map((j) => j.data.messageId)).toEqual([redemptionMessageId(code)]);
-    expect((await redeem({ code })).status).toBe(409);
+    expect((await t.redeem({ code })).status).toBe(409);
     expect(await t.jobs()).toHaveLength(1);
   });
 
   test('a coupon redeemed by a coupon_redeemed event: 409, and the API emits nothing', async () => {
-    const { code } = await c.store.issueOnce(couponRequest());
-    await c.store.redeem({ code, via: 'event', redemptionId: 'pos-1' });
-    expect((await redeem({ code })).status).toBe(409);
+    const { code } = await t.store.issueOnce(couponRequest());
+    await t.store.redeem({ code, via: 'event', redemptionId: 'pos-1' });
+    expect((await t.redeem({ code })).status).toBe(409);
     expect(await t.jobs()).toHaveLength(0);
   });
 
   test('expired → 410, unknown → 404; neither queues anything', async () => {
     const expiresAt = new Date(Date.now() - 60_000).toISOString();
-    const { code } = await c.store.issueOnce(couponRequest({ expiresAt }));
-    const expired = await redeem({ code });
+    const { code } = await t.store.issueOnce(couponRequest({ expiresAt }));
+    const expired = await t.redeem({ code });
     expect(expired.status).toBe(410);
     expect(expired.body).toEqual({
       error: 'expired',
       message: `the coupon expired at ${expiresAt}`,
       expiresAt,
     });
-    const unknown = await redeem({ code: '0000-0000-0000' });
+    const unknown = await t.redeem({ code: '0000-0000-0000' });
     expect(unknown.status).toBe(404);
     expect(unknown.body).toEqual({ error: 'not_found', message: 'no coupon with this code' });
     expect(await t.jobs()).toHaveLength(0);
-    expect((await c.store.describe(code))!.status).toBe('expired');
+    expect((await t.store.describe(code))!.status).toBe('expired');
   });
 
   test('bad input → 400 with the path of every bad field; nothing redeemed', async () => {
-    const { code } = await c.store.issueOnce(couponRequest());
-    const res = await redeem({ userId: 42, orderId: '', amount: -5, orderID: 'o-1' });
+    const { code } = await t.store.issueOnce(couponRequest());
+    const res = await t.redeem({ userId: 42, orderId: '', amount: -5, orderID: 'o-1' });
     expect(res.status).toBe(400);
     expect(res.body).toEqual({
       error: 'invalid_request',
@@ -180,26 +163,26 @@ describe('POST /v1/coupons/redeem', () => {
         { path: 'amount', message: 'must not be negative' },
       ],
     });
-    expect((await redeem([code])).body.issues).toEqual([
+    expect((await t.redeem([code])).body.issues).toEqual([
       { path: '', message: 'request body must be a JSON object' },
     ]);
-    expect((await redeem({ code, amount: '12' })).body.issues).toEqual([
+    expect((await t.redeem({ code, amount: '12' })).body.issues).toEqual([
       { path: 'amount', message: 'must be a number' },
     ]);
-    expect((await c.store.describe(code))!.status).toBe('issued');
+    expect((await t.store.describe(code))!.status).toBe('issued');
   });
 
   test('needs the write (or admin) key', async () => {
-    const { code } = await c.store.issueOnce(couponRequest());
-    expect((await redeem({ code }, basic('wrong'))).status).toBe(401);
-    expect((await redeem({ code }, bearer(KEYS.adminKey))).status).toBe(200);
+    const { code } = await t.store.issueOnce(couponRequest());
+    expect((await t.redeem({ code }, basic('wrong'))).status).toBe(401);
+    expect((await t.redeem({ code }, bearer(KEYS.adminKey))).status).toBe(200);
   });
 });
 
 describe('admin reads', () => {
   test('GET /v1/coupons/:code: the coupon, its status, customer and journey step', async () => {
-    const { code } = await c.store.issueOnce(couponRequest({ customerId: 'c-9' }));
-    const issued = await admin(`/v1/coupons/${code.toLowerCase()}`);
+    const { code } = await t.store.issueOnce(couponRequest({ customerId: 'c-9' }));
+    const issued = await t.admin(`/v1/coupons/${code.toLowerCase()}`);
     expect(issued.status).toBe(200);
     expect(issued.body).toMatchObject({
       code,
@@ -208,31 +191,24 @@ describe('admin reads', () => {
       journey: { id: 'dormant-reactivation', version: 1, stepId: 'exclusive-coupon' },
       redemption: null,
     });
-    await redeem({ code, orderId: 'o-1' });
-    expect((await admin(`/v1/coupons/${code}`)).body).toMatchObject({
+    await t.redeem({ code, orderId: 'o-1' });
+    expect((await t.admin(`/v1/coupons/${code}`)).body).toMatchObject({
       status: 'redeemed',
       redemption: { via: 'api', orderId: 'o-1' },
     });
-    expect((await admin('/v1/coupons/0000-0000-0000')).status).toBe(404);
-    expect((await admin(`/v1/coupons/${code}`, KEYS.writeKey)).status).toBe(401);
+    expect((await t.admin('/v1/coupons/0000-0000-0000')).status).toBe(404);
+    expect((await t.admin(`/v1/coupons/${code}`, KEYS.writeKey)).status).toBe(401);
   });
 
   test('GET /v1/coupons/campaigns/:campaign: issued, redeemed, rate and value, overall and per step', async () => {
-    const coupons = await Promise.all(
-      [0, 1, 2, 3].map((i) =>
-        c.store.issueOnce(
-          couponRequest({
-            journeyId: 'birthday',
-            stepId: 'birthday-coupon',
-            campaign: 'birthday-2026',
-            value: 30,
-            idempotencyKey: `b-${i}`,
-          }),
-        ),
-      ),
-    );
-    await redeem({ code: coupons[0]!.code });
-    const res = await admin('/v1/coupons/campaigns/birthday-2026');
+    const coupons = await issueCoupons(t.store, 4, {
+      journeyId: 'birthday',
+      stepId: 'birthday-coupon',
+      campaign: 'birthday-2026',
+      value: 30,
+    });
+    await t.redeem({ code: coupons[0]!.code });
+    const res = await t.admin('/v1/coupons/campaigns/birthday-2026');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       campaign: 'birthday-2026',
@@ -254,7 +230,7 @@ describe('admin reads', () => {
       ],
     });
     // A campaign a loaded journey names but has not issued yet: zeros; anything else: 404.
-    expect((await admin('/v1/coupons/campaigns/classes')).body).toEqual({
+    expect((await t.admin('/v1/coupons/campaigns/classes')).body).toEqual({
       campaign: 'classes',
       issued: 0,
       redeemed: 0,
@@ -263,22 +239,27 @@ describe('admin reads', () => {
       valueRedeemed: {},
       steps: [],
     });
-    expect((await admin('/v1/coupons/campaigns/nope')).status).toBe(404);
-    expect((await admin('/v1/coupons/campaigns/classes', KEYS.writeKey)).status).toBe(401);
+    expect((await t.admin('/v1/coupons/campaigns/nope')).status).toBe(404);
+    expect((await t.admin('/v1/coupons/campaigns/classes', KEYS.writeKey)).status).toBe(401);
   });
 
   test('GET /v1/journeys/:id/coupons: per issueCoupon step, earlier versions’ steps included', async () => {
-    const issue = (stepId: string, campaign: string, value: number, key: string) =>
-      c.store.issueOnce(
-        couponRequest({ journeyId: 'birthday', stepId, campaign, value, idempotencyKey: key }),
-      );
-    const a = await issue('birthday-coupon', 'birthday-2026', 30, 'a');
-    await issue('birthday-coupon', 'birthday-2026', 30, 'b');
-    const old = await issue('gift-card', 'birthday-2025', 20, 'c'); // a step of version 1
-    await redeem({ code: a.code });
-    await redeem({ code: old.code });
+    const [a] = await issueCoupons(t.store, 2, {
+      journeyId: 'birthday',
+      stepId: 'birthday-coupon',
+      campaign: 'birthday-2026',
+      value: 30,
+    });
+    const [old] = await issueCoupons(t.store, 1, {
+      journeyId: 'birthday',
+      stepId: 'gift-card', // a step of version 1
+      campaign: 'birthday-2025',
+      value: 20,
+    });
+    await t.redeem({ code: a!.code });
+    await t.redeem({ code: old!.code });
 
-    const res = await admin('/v1/journeys/birthday/coupons');
+    const res = await t.admin('/v1/journeys/birthday/coupons');
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
       journeyId: 'birthday',
@@ -317,8 +298,8 @@ describe('admin reads', () => {
         },
       ],
     });
-    expect((await admin('/v1/journeys/nope/coupons')).status).toBe(404);
-    expect((await admin('/v1/journeys/birthday/coupons', KEYS.writeKey)).status).toBe(401);
+    expect((await t.admin('/v1/journeys/nope/coupons')).status).toBe(404);
+    expect((await t.admin('/v1/journeys/birthday/coupons', KEYS.writeKey)).status).toBe(401);
   });
 });
 

@@ -1,4 +1,3 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker as BullWorker } from 'bullmq';
 import pino from 'pino';
 import request from 'supertest';
@@ -7,18 +6,12 @@ import { eventJobId } from '../../queues/events';
 import type { RouteResult } from '../../router/route-event';
 import { createRouterWorker } from '../../router/worker';
 import { journeyWorkflowId, stateQuery, type JourneyResult } from '../../workflows/definitions';
-import { basic, bearer, KEYS, startTestApp, type TestApp } from '../server/fixture';
-import { eventually, startEngine } from '../support/engine';
-import { createTimeSkippingEnv } from '../support/temporal';
-import { CODE_FORMAT, testCouponStore } from './support';
+import { basic, KEYS } from '../server/fixture';
+import { DORMANT_CUSTOMER as TRAITS, eventually } from '../support/engine';
+import { useTimeSkippingEngine } from '../support/time-skipping';
+import { CODE_FORMAT, startCouponApp, type CouponApp } from './support';
 
 const JOURNEY = 'dormant-reactivation';
-const TRAITS = {
-  name: '王芳',
-  phone: '+8613800138000',
-  email: 'wang@example.com',
-  wecomExternalUserId: 'wm-1',
-};
 
 /**
  * The shipped dormant-reactivation journey on the time-skipping server, with the real router
@@ -26,69 +19,55 @@ const TRAITS = {
  * `coupon_redeemed` event redeems it, and the redemption ends the run.
  */
 describe('coupons in the dormant-reactivation journey', () => {
-  let env: TestWorkflowEnvironment;
-  let engine: Awaited<ReturnType<typeof startEngine>>;
-  let c: ReturnType<typeof testCouponStore>;
-  let t: TestApp;
+  let t: CouponApp;
   let router: BullWorker;
   /** issueCoupon attempts that "crash" once after the real issue, by idempotency key. */
   const crashed = new Set<string>();
   let crashAfterIssue = false;
 
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    engine = await startEngine({
-      client: env.client,
-      nativeConnection: env.nativeConnection,
-      wrapActivities: (real) => ({
-        ...real,
-        // The real CouponStore, on a prefix each test owns (so its counters start at zero).
-        async issueCoupon(request) {
-          const coupon = await c.store.issueOnce(request);
-          if (crashAfterIssue && !crashed.has(request.idempotencyKey)) {
-            crashed.add(request.idempotencyKey);
-            throw new Error('worker lost after issuing the coupon');
-          }
-          return coupon;
-        },
-      }),
-    });
-  });
-  afterAll(async () => {
-    await engine?.stop();
-    await env?.teardown();
+  const setup = useTimeSkippingEngine({
+    wrapActivities: (real) => ({
+      ...real,
+      // The real CouponStore, on a prefix each test owns (so its counters start at zero).
+      async issueCoupon(request) {
+        const coupon = await t.store.issueOnce(request);
+        if (crashAfterIssue && !crashed.has(request.idempotencyKey)) {
+          crashed.add(request.idempotencyKey);
+          throw new Error('worker lost after issuing the coupon');
+        }
+        return coupon;
+      },
+    }),
   });
 
   beforeEach(async () => {
     crashAfterIssue = false;
-    c = testCouponStore();
-    t = await startTestApp({ coupons: c.store, journeys: engine.catalog });
+    t = await startCouponApp({ journeys: setup.engine.catalog });
     router = createRouterWorker({
-      connection: engine.redis,
+      connection: setup.engine.redis,
       prefix: t.prefix,
-      redis: engine.redis,
-      keys: engine.keys,
-      temporal: env.client,
-      taskQueue: engine.taskQueue,
-      profiles: engine.profiles,
-      catalog: engine.catalog,
+      redis: setup.engine.redis,
+      keys: setup.engine.keys,
+      temporal: setup.env.client,
+      taskQueue: setup.engine.taskQueue,
+      profiles: setup.engine.profiles,
+      catalog: setup.engine.catalog,
       logger: pino({ level: 'silent' }),
-      coupons: c.store,
+      coupons: t.store,
     });
   });
   afterEach(async () => {
     await router.close();
     await t.close();
-    await c.close();
   });
 
   /** Enters the customer and waits until the run sits in `wait-order`; returns the run and its code. */
   async function enterAndWait(customerId: string) {
-    await engine.identify(customerId, { ...TRAITS, locale: 'zh-CN' });
-    expect((await engine.track(customerId, 'segment_entered', { segment: 'dormant' })).entered).toEqual([
-      JOURNEY,
-    ]);
-    const handle = env.client.workflow.getHandle(journeyWorkflowId(JOURNEY, customerId));
+    await setup.engine.identify(customerId, { ...TRAITS, locale: 'zh-CN' });
+    expect((await setup.engine.track(customerId, 'segment_entered', { segment: 'dormant' })).entered).toEqual(
+      [JOURNEY],
+    );
+    const handle = setup.env.client.workflow.getHandle(journeyWorkflowId(JOURNEY, customerId));
     const state = await eventually(
       async () => {
         const s = await handle.query(stateQuery);
@@ -106,7 +85,7 @@ describe('coupons in the dormant-reactivation journey', () => {
 
   const smsFor = (customerId: string) =>
     eventually(async () => {
-      const lines = (await engine.outbox('sms')).filter((l) => l.customerId === customerId);
+      const lines = (await setup.engine.outbox('sms')).filter((l) => l.customerId === customerId);
       return lines.length ? lines : undefined;
     });
 
@@ -121,7 +100,7 @@ describe('coupons in the dormant-reactivation journey', () => {
       `the router to process ${messageId}`,
     );
 
-  const converted = (handle: ReturnType<typeof env.client.workflow.getHandle>) =>
+  const converted = (handle: ReturnType<typeof setup.env.client.workflow.getHandle>) =>
     eventually(async () => {
       const s = await handle.query(stateQuery);
       return s.status === 'converted' ? s : undefined;
@@ -137,16 +116,14 @@ describe('coupons in the dormant-reactivation journey', () => {
     expect(sms[0]!.body).toBe(
       `【栖木家居】王芳，好久不见！送您一张50元专属回归券，券码${code}，14天内下单可用。退订回TD`,
     );
-    const steps = await c.store.journeyStats(JOURNEY);
+    const steps = await t.store.journeyStats(JOURNEY);
     expect(steps.get('exclusive-coupon')).toMatchObject({
       campaign: 'dormant-reactivation',
       issued: 1,
       redeemed: 0,
       valueIssued: { CNY: 50 },
     });
-    const coupon = await request(t.app)
-      .get(`/v1/coupons/${code}`)
-      .set('Authorization', bearer(KEYS.adminKey));
+    const coupon = await t.admin(`/v1/coupons/${code}`);
     expect(coupon.body).toMatchObject({
       code,
       status: 'issued',
@@ -156,16 +133,13 @@ describe('coupons in the dormant-reactivation journey', () => {
     const expiresIn = Date.parse(coupon.body.expiresAt) - Date.parse(coupon.body.issuedAt);
     expect(Math.abs(expiresIn - 14 * 86_400_000)).toBeLessThan(60_000);
 
-    await engine.track('cj-once', 'order_completed', { amount: 299 });
+    await setup.engine.track('cj-once', 'order_completed', { amount: 299 });
     expect((await handle.result()).status).toBe('converted');
   });
 
   test('redeemed through the API: its coupon_redeemed event converts the run; a POS report of it is not counted again', async () => {
     const { handle, code } = await enterAndWait('cj-api');
-    const res = await request(t.app)
-      .post('/v1/coupons/redeem')
-      .set('Authorization', basic(KEYS.writeKey))
-      .send({ code, orderId: 'o-1', amount: 899 });
+    const res = await t.redeem({ code, orderId: 'o-1', amount: 899 });
     expect(res.status).toBe(200);
 
     const state = await converted(handle);
@@ -188,13 +162,13 @@ describe('coupons in the dormant-reactivation journey', () => {
 
     const result: JourneyResult = await handle.result();
     expect(result.status).toBe('converted');
-    expect(await c.store.campaignStats('dormant-reactivation')).toMatchObject({
+    expect(await t.store.campaignStats('dormant-reactivation')).toMatchObject({
       issued: 1,
       redeemed: 1,
       valueRedeemed: { CNY: 50 },
       steps: [{ journeyId: JOURNEY, stepId: 'exclusive-coupon', issued: 1, redeemed: 1 }],
     });
-    expect((await engine.outbox('email')).filter((l) => l.customerId === 'cj-api')).toHaveLength(0);
+    expect((await setup.engine.outbox('email')).filter((l) => l.customerId === 'cj-api')).toHaveLength(0);
   });
 
   test('redeemed at the POS (a coupon_redeemed event): the router redeems it and converts the run; the API then answers 409', async () => {
@@ -214,22 +188,17 @@ describe('coupons in the dormant-reactivation journey', () => {
     expect(state.conversion).toMatchObject({ event: 'coupon_redeemed', messageId: 'pos-cj-pos' });
     expect(await routed('pos-cj-pos')).toMatchObject({ coupon: 'redeemed', signalled: [JOURNEY] });
 
-    const again = await request(t.app)
-      .post('/v1/coupons/redeem')
-      .set('Authorization', basic(KEYS.writeKey))
-      .send({ code, orderId: 'pos-order-5' });
+    const again = await t.redeem({ code, orderId: 'pos-order-5' });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ error: 'already_redeemed', orderId: 'pos-order-5' });
     expect(await t.job(redemptionMessageId(code))).toBeUndefined(); // the API emitted nothing
 
     expect((await handle.result()).status).toBe('converted');
-    const coupon = await request(t.app)
-      .get(`/v1/coupons/${code}`)
-      .set('Authorization', bearer(KEYS.adminKey));
+    const coupon = await t.admin(`/v1/coupons/${code}`);
     expect(coupon.body).toMatchObject({
       status: 'redeemed',
       redemption: { via: 'event', id: 'pos-cj-pos', userId: 'cj-pos', orderId: 'pos-order-5' },
     });
-    expect(await c.store.campaignStats('dormant-reactivation')).toMatchObject({ issued: 1, redeemed: 1 });
+    expect(await t.store.campaignStats('dormant-reactivation')).toMatchObject({ issued: 1, redeemed: 1 });
   });
 });

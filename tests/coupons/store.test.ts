@@ -2,9 +2,8 @@ import pino from 'pino';
 import { newCouponCode, normaliseCouponCode, redemptionMessageId } from '../../coupons/codes';
 import { applyCouponEvent } from '../../coupons/events';
 import type { JourneyEvent } from '../../language/types';
-import { CODE_FORMAT, couponRequest, testCouponStore } from './support';
+import { CODE_FORMAT, couponRequest, DAY, issueCoupons, testCouponStore } from './support';
 
-const DAY = 86_400_000;
 const logger = pino({ level: 'silent' });
 
 describe('codes', () => {
@@ -153,24 +152,24 @@ describe('CouponStore', () => {
   });
 
   test('stats per campaign and per journey step, with the value issued and redeemed', async () => {
-    const issue = (
-      journeyId: string,
-      stepId: string,
-      campaign: string,
-      n: number,
-      value = 50,
-      currency = 'CNY',
-    ) =>
-      Promise.all(
-        Array.from({ length: n }, (_, i) =>
-          t.store.issueOnce(
-            couponRequest({ journeyId, stepId, campaign, value, currency, idempotencyKey: `${stepId}-${i}` }),
-          ),
-        ),
-      );
-    const dormant = await issue('dormant-reactivation', 'exclusive-coupon', 'winback', 4);
-    const birthday = await issue('birthday', 'birthday-coupon', 'winback', 2, 20.5);
-    const other = await issue('birthday', 'class-voucher', 'classes', 3, 10, 'USD');
+    const dormant = await issueCoupons(t.store, 4, {
+      journeyId: 'dormant-reactivation',
+      stepId: 'exclusive-coupon',
+      campaign: 'winback',
+    });
+    const birthday = await issueCoupons(t.store, 2, {
+      journeyId: 'birthday',
+      stepId: 'birthday-coupon',
+      campaign: 'winback',
+      value: 20.5,
+    });
+    const other = await issueCoupons(t.store, 3, {
+      journeyId: 'birthday',
+      stepId: 'class-voucher',
+      campaign: 'classes',
+      value: 10,
+      currency: 'USD',
+    });
     for (const c of [dormant[0]!, dormant[1]!, dormant[2]!, birthday[0]!, other[0]!]) {
       expect(
         (await t.store.redeem({ code: c.code, via: 'event', redemptionId: `pos-${c.code}` })).outcome,

@@ -1,31 +1,15 @@
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { loadChannelConfig } from '../../delivery/channel-config';
 import { CHANNELS } from '../../language/types';
-import { tempDir } from './support';
+import { useConfigDir } from './support';
 
 const DEFAULTS = { provider: { type: 'outbox' }, concurrency: 5, attempts: 8, backoffMs: 2000 };
 
 describe('loadChannelConfig', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  const envNames = ['TP_TEST_GATEWAY_HOST', 'TP_TEST_GATEWAY_TOKEN', 'TP_TEST_NOT_SET'];
-
-  beforeEach(async () => {
-    dir = await tempDir();
-    process.env.TP_TEST_GATEWAY_HOST = '127.0.0.1:8099';
-    process.env.TP_TEST_GATEWAY_TOKEN = 's3cret';
-    delete process.env.TP_TEST_NOT_SET;
+  const { configFile, inDir } = useConfigDir({
+    TP_TEST_GATEWAY_HOST: '127.0.0.1:8099',
+    TP_TEST_GATEWAY_TOKEN: 's3cret',
+    TP_TEST_NOT_SET: undefined,
   });
-  afterEach(async () => {
-    for (const name of envNames) delete process.env[name];
-    await dir.remove();
-  });
-
-  async function configFile(yaml: string): Promise<string> {
-    const file = path.join(dir.dir, 'touchpoint.yaml');
-    await writeFile(file, yaml);
-    return file;
-  }
 
   test('without a file every channel writes to the outbox with the defaults', () => {
     const channels = loadChannelConfig();
@@ -114,7 +98,7 @@ channels:
   test('a file that is not YAML, or not there, is an error naming the file', async () => {
     const broken = await configFile('channels: [unclosed');
     expect(() => loadChannelConfig(broken)).toThrow(broken);
-    const missing = path.join(dir.dir, 'missing.yaml');
+    const missing = inDir('missing.yaml');
     expect(() => loadChannelConfig(missing)).toThrow(missing);
   });
 });

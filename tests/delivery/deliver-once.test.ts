@@ -1,20 +1,17 @@
-import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import pino from 'pino';
 import { RedisKeys } from '../../customers/keys';
-import { loadChannelConfig } from '../../delivery/channel-config';
 import { DeliveryInProgressError, deliverOnce } from '../../delivery/deliver-once';
-import { deliveryJobId } from '../../delivery/message';
+import type { DeliveryMessage } from '../../delivery/message';
 import { OutboxProvider } from '../../delivery/providers/outbox';
-import { closeDeliveryQueues, createDeliveryQueues, enqueueDelivery } from '../../delivery/queues';
-import { createDeliveryWorkers } from '../../delivery/worker';
+import { outboxLines } from '../support/outbox';
 import { testRedis, uniquePrefix } from '../support/redis';
-import { eventually, outboxLines, sleep, tempDir, testMessage } from './support';
+import { DeliveryHarness } from './harness';
+import { sleep, tempDir, testMessage, type TempDir } from './support';
 
 describe('deliverOnce: at most one send per idempotency key', () => {
   let redis: Redis;
   let keys: RedisKeys;
-  let outbox: Awaited<ReturnType<typeof tempDir>>;
+  let outbox: TempDir;
   let provider: OutboxProvider;
 
   beforeAll(() => {
@@ -110,81 +107,49 @@ describe('deliverOnce: at most one send per idempotency key', () => {
 });
 
 describe('delivery queue: one job, one line per idempotency key', () => {
-  let redis: Redis;
-  let outbox: Awaited<ReturnType<typeof tempDir>>;
-  let keys: RedisKeys;
-  let bullPrefix: string;
-  let queues: ReturnType<typeof createDeliveryQueues>;
-  let workers: Worker[] = [];
-  const channels = loadChannelConfig();
+  let h: DeliveryHarness;
 
   beforeEach(async () => {
-    redis = testRedis();
-    outbox = await tempDir();
-    keys = new RedisKeys(uniquePrefix('q'));
-    bullPrefix = uniquePrefix('bull');
-    queues = createDeliveryQueues(redis, bullPrefix);
+    h = await DeliveryHarness.start('q');
   });
-  afterEach(async () => {
-    await Promise.all(workers.map((w) => w.close()));
-    workers = [];
-    await closeDeliveryQueues(queues);
-    await redis.quit();
-    await outbox.remove();
-  });
+  afterEach(() => h.close());
 
-  function startWorkers(): void {
-    workers = createDeliveryWorkers({
-      connection: redis,
-      prefix: bullPrefix,
-      redis,
-      keys,
-      channels,
-      outboxDir: outbox.dir,
-      logger: pino({ level: 'silent' }),
-    });
-  }
-
-  async function finished(jobId: string): Promise<{ state: string; returnvalue: unknown }> {
-    return eventually(async () => {
-      // State first, then the job: a job read before it finished would be stale.
-      const state = await queues.sms.getJobState(jobId);
-      if (state !== 'completed' && state !== 'failed') return undefined;
-      return { state, returnvalue: (await queues.sms.getJob(jobId))!.returnvalue };
-    }, `job ${jobId} to finish`);
+  /** The state and return value of the message's job once it finished. */
+  async function finished(message: DeliveryMessage): Promise<{ state: string; returnvalue: unknown }> {
+    const { state, job } = await h.finished(message);
+    return { state, returnvalue: job.returnvalue };
   }
 
   test('the same key enqueued twice while its job exists makes one job and one line', async () => {
     const message = testMessage();
-    await enqueueDelivery(queues.sms, message, channels.sms);
-    await enqueueDelivery(queues.sms, { ...message, body: 'a retried activity re-queueing' }, channels.sms);
-    expect(await queues.sms.getJobCounts('waiting', 'delayed', 'active')).toEqual({
+    await h.enqueue(message);
+    await h.enqueue({ ...message, body: 'a retried activity re-queueing' });
+    expect(await h.queues.sms.getJobCounts('waiting', 'delayed', 'active')).toEqual({
       waiting: 1,
       delayed: 0,
       active: 0,
     });
 
-    startWorkers();
-    expect(await finished(deliveryJobId(message.idempotencyKey))).toEqual({
+    h.startWorkers();
+    expect(await finished(message)).toEqual({
       state: 'completed',
       returnvalue: 'sent',
     });
     await sleep(200); // room for a second job to show up, if any
-    const lines = await outboxLines(outbox.dir, 'sms');
+    const lines = await outboxLines(h.outbox.dir, 'sms');
     expect(lines).toHaveLength(1);
     expect(lines[0]!.body).toBe(message.body);
   });
 
   test('re-adding the key after its job record is gone still writes one line', async () => {
     const message = testMessage();
-    const jobId = deliveryJobId(message.idempotencyKey);
-    startWorkers();
-    await enqueueDelivery(queues.sms, message, channels.sms);
-    expect((await finished(jobId)).returnvalue).toBe('sent');
+    h.startWorkers();
+    await h.enqueue(message);
+    expect((await finished(message)).returnvalue).toBe('sent');
 
-    await (await queues.sms.getJob(jobId))!.remove(); // as after the retention period
-    await enqueueDelivery(queues.sms, message, channels.sms);
-    expect(await finished(jobId)).toEqual({ state: 'completed', returnvalue: 'already-sent' });
-    expect(await outboxLines(outbox.dir, 'sms')).toHaveLength(1);
+    await h.removeJob(message); // as after the retention period
+    await h.enqueue(message);
+    expect(await finished(message)).toEqual({ state: 'completed', returnvalue: 'already-sent' });
+    expect(await outboxLines(h.outbox.dir, 'sms')).toHaveLength(1);
   });
 });

@@ -1,16 +1,6 @@
 import { PermanentDeliveryError } from '../../delivery/providers/provider';
 import { WebhookProvider } from '../../delivery/providers/webhook';
-import { reply, startHttpServer, testMessage, type TestHttpServer } from './support';
-
-/** The error send() rejects with, or fails the test when it resolves. */
-async function sendError(provider: WebhookProvider): Promise<Error> {
-  try {
-    await provider.send(testMessage());
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('send succeeded, expected it to fail');
-}
+import { reply, sendError, startHttpServer, testMessage, type TestHttpServer } from './support';
 
 describe('WebhookProvider against a local HTTP server', () => {
   let server: TestHttpServer | undefined;

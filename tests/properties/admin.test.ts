@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import request from 'supertest';
-import { basic, bearer, JOURNEYS, KEYS, startTestApp, type TestApp } from '../server/fixture';
-import {
-  expectClientError,
-  expectCleanPrototypes,
-  prototypeSnapshot,
-  queued,
-  RUNS,
-  weirdString,
-} from './support';
+import { basic, bearer, JOURNEYS, KEYS } from '../server/fixture';
+import { expectClientError, queued, RUNS, usePropertyApp, weirdString } from './support';
 
 /*
  * Property tests of the rest of the API: the admin routes with hostile ids and keys, unknown
@@ -16,26 +9,16 @@ import {
  * admin key and exactly the ids the client sent.
  */
 
-let t: TestApp;
-let prototypes: string;
 const lookups: [string, string][] = [];
-beforeAll(async () => {
-  prototypes = prototypeSnapshot();
-  t = await startTestApp({
-    runs: {
-      describe: async (journeyId, customerId) => {
-        lookups.push([journeyId, customerId]);
-        return null;
-      },
+const t = usePropertyApp({
+  runs: {
+    describe: async (journeyId, customerId) => {
+      lookups.push([journeyId, customerId]);
+      return null;
     },
-  });
-});
-afterAll(async () => {
-  expect(t.logs.filter((line) => line.includes('"request failed"'))).toEqual([]);
-  await t.close();
+  },
 });
 beforeEach(() => void (lookups.length = 0));
-afterEach(() => expectCleanPrototypes(prototypes));
 
 const admin = (path: string) => request(t.app).get(path).set('Authorization', bearer(KEYS.adminKey));
 

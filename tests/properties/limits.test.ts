@@ -1,32 +1,15 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { MAX_BATCH_SIZE } from '../../server/ingest/schemas';
-import { basic, bearer, KEYS, startTestApp, type TestApp } from '../server/fixture';
-import {
-  expectClientError,
-  expectCleanPrototypes,
-  postJson,
-  prototypeSnapshot,
-  queued,
-  RUNS,
-} from './support';
+import { basic, bearer, KEYS } from '../server/fixture';
+import { expectClientError, postJson, queued, RUNS, usePropertyApp } from './support';
 
 /*
  * Property tests of what surrounds the data: batch sizes, body size, malformed JSON, content
  * types and API keys. Each bad request gets its 4xx with a JSON message and queues nothing.
  */
 
-let t: TestApp;
-let prototypes: string;
-beforeAll(async () => {
-  prototypes = prototypeSnapshot();
-  t = await startTestApp();
-});
-afterAll(async () => {
-  expect(t.logs.filter((line) => line.includes('"request failed"'))).toEqual([]);
-  await t.close();
-});
-afterEach(() => expectCleanPrototypes(prototypes));
+const t = usePropertyApp();
 
 const routes = fc.constantFrom('/v1/track', '/v1/identify', '/v1/batch');
 let seq = 0;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import request from 'supertest';
 import { formatPath } from '../../server/errors';
-import { basic, KEYS, type TestApp } from '../server/fixture';
+import type { AppDeps } from '../../server/app';
+import { basic, KEYS, startTestApp, type TestApp } from '../server/fixture';
 
 /*
  * Generators and checks shared by the property tests: hostile keys and strings, JSON trees,
@@ -92,6 +93,33 @@ export function expectCleanPrototypes(before: string): void {
     expect(probe[name]).toBeUndefined();
     expect((globalThis as Record<string, unknown>)[name]).toBeUndefined();
   }
+}
+
+/** Every property file: the built-in prototypes snapshotted first, and checked after each test. */
+export function keepPrototypesClean(): void {
+  let prototypes: string;
+  beforeAll(() => {
+    prototypes = prototypeSnapshot();
+  });
+  afterEach(() => expectCleanPrototypes(prototypes));
+}
+
+/**
+ * The setup of the HTTP property files: clean prototypes, and the app started once for the file;
+ * at the end no request may have failed inside the server. The returned app is filled in before
+ * the tests run.
+ */
+export function usePropertyApp(overrides: Partial<AppDeps> = {}): TestApp {
+  const t = {} as TestApp;
+  keepPrototypesClean();
+  beforeAll(async () => {
+    Object.assign(t, await startTestApp(overrides));
+  });
+  afterAll(async () => {
+    expect(t.logs.filter((line) => line.includes('"request failed"'))).toEqual([]);
+    await t.close();
+  });
+  return t;
 }
 
 /**

@@ -24,14 +24,10 @@ test('GET /v1/journeys lists the loaded journeys with their steps’ ids and typ
   const res = await get('/v1/journeys');
   expect(res.status).toBe(200);
   expect(res.body).toEqual({
+    // The fixture's journey, its steps cut to their ids and types.
     journeys: [
       {
-        id: 'reactivation',
-        name: 'Dormant-customer reactivation',
-        version: 3,
-        defaultLocale: 'zh-CN',
-        entry: { event: 'segment_entered', where: { property: 'segment', eq: 'sleeping' } },
-        exit: [{ event: 'order_completed' }],
+        ...JOURNEYS[0],
         steps: [
           { id: 'coupon', type: 'send' },
           { id: 'wait-purchase', type: 'waitFor' },

@@ -5,7 +5,7 @@ import type { ApiKeys } from '../../config/keys';
 import type { Journey } from '../../language/types';
 import { EVENTS_QUEUE, eventJobId, type IngestEvent } from '../../queues/events';
 import { createApp, type AppDeps } from '../../server/app';
-import { testRedis, uniquePrefix } from '../support/redis';
+import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 
 export const KEYS: ApiKeys = { writeKey: 'test-write-key', adminKey: 'test-admin-key' };
 
@@ -70,9 +70,7 @@ export async function startTestApp(overrides: Partial<AppDeps> = {}): Promise<Te
     async close() {
       await queue.obliterate({ force: true });
       // obliterate keeps nothing of the queue; sweep anything else under our prefix all the same.
-      for await (const keys of connection.scanStream({ match: `${prefix}:*`, count: 500 })) {
-        if ((keys as string[]).length > 0) await connection.del(...(keys as string[]));
-      }
+      await deleteKeys(connection, prefix);
       await queue.close();
       await connection.quit();
     },

@@ -1,7 +1,7 @@
 import { Worker as BullWorker } from 'bullmq';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -24,8 +24,20 @@ import { JourneyCatalog } from '../../router/journey-catalog';
 import { routeEvent } from '../../router/route-event';
 import { createRules } from '../../rules';
 import { parseRulesConfig } from '../../rules/config';
+import { outboxLines } from './outbox';
 import { testRedis, uniquePrefix } from './redis';
 import { workflowBundle } from './workflow-bundle';
+
+// The journey, rule and end-to-end suites take their wait from here, next to the engine.
+export { eventually } from './eventually';
+
+/** A customer the shipped dormant-reactivation journey reaches on every channel it uses. */
+export const DORMANT_CUSTOMER = {
+  name: '王芳',
+  phone: '+8613800138000',
+  email: 'wang@example.com',
+  wecomExternalUserId: 'wm-1',
+};
 
 export interface EngineOptions {
   client: Client;
@@ -127,18 +139,7 @@ export async function startEngine(options: EngineOptions) {
     identify: (userId: string, traits: Record<string, unknown>) =>
       routeEvent(routerDeps, { type: 'identify', userId, traits, messageId: nextId(), ...times() }),
     /** Lines of one channel's outbox (empty when none yet). */
-    outbox: async (channel: string): Promise<OutboxLine[]> => {
-      try {
-        const text = await readFile(path.join(outboxDir, `${channel}.jsonl`), 'utf8');
-        return text
-          .split('\n')
-          .filter(Boolean)
-          .map((l) => JSON.parse(l));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-        throw err;
-      }
-    },
+    outbox: (channel: string): Promise<OutboxLine[]> => outboxLines(outboxDir, channel),
     async stop() {
       worker.shutdown();
       await running;
@@ -147,19 +148,4 @@ export async function startEngine(options: EngineOptions) {
       await redis.quit();
     },
   };
-}
-
-/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => Promise<T | undefined>,
-  timeoutMs = 15_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

@@ -24,3 +24,10 @@ export function testRedis(): Redis {
 export function uniquePrefix(name = 't'): string {
   return `${name}-${randomUUID().slice(0, 8)}`;
 }
+
+/** Deletes every key under `prefix`, so a suite leaves nothing behind on the shared test Redis. */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
+    if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
+  }
+}

@@ -1,46 +1,35 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eventually, startEngine } from '../support/engine';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { eventually } from '../support/engine';
+import { useTimeSkippingEngine } from '../support/time-skipping';
 import { journeyWorkflowId, stateQuery, type JourneyResult } from '../../workflows/definitions';
 
 const HOUR = 3600_000;
 
 describe('browse-intent journey on the time-skipping server', () => {
-  let env: TestWorkflowEnvironment;
-  let engine: Awaited<ReturnType<typeof startEngine>>;
-
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    engine = await startEngine({ client: env.client, nativeConnection: env.nativeConnection });
-  });
-  afterAll(async () => {
-    await engine?.stop();
-    await env?.teardown();
-  });
+  const setup = useTimeSkippingEngine();
 
   async function enter(customerId: string) {
-    await engine.identify(customerId, { name: 'Li Na', locale: 'zh-CN', openId: `o-${customerId}` });
-    const routed = await engine.track(customerId, 'content_viewed', {
+    await setup.engine.identify(customerId, { name: 'Li Na', locale: 'zh-CN', openId: `o-${customerId}` });
+    const routed = await setup.engine.track(customerId, 'content_viewed', {
       category: 'living-room-decoration',
       title: '北欧风客厅改造',
     });
     expect(routed.entered).toEqual(['browse-intent']);
-    return env.client.workflow.getHandle(journeyWorkflowId('browse-intent', customerId));
+    return setup.env.client.workflow.getHandle(journeyWorkflowId('browse-intent', customerId));
   }
 
   test('an order before the timeout converts the run: the plan is pushed once, no reminder', async () => {
     const handle = await enter('bi-converts');
-    await env.sleep('2h');
+    await setup.env.sleep('2h');
     const waiting = await handle.query(stateQuery);
     expect(waiting.currentStep).toBe('wait-order');
 
-    const order = await engine.track('bi-converts', 'order_completed', { amount: 3999 });
+    const order = await setup.engine.track('bi-converts', 'order_completed', { amount: 3999 });
     expect(order.signalled).toEqual(['browse-intent']);
     const result: JourneyResult = await handle.result();
     expect(result.status).toBe('converted');
 
     const pushes = await eventually(async () => {
-      const lines = await engine.outbox('push');
+      const lines = await setup.engine.outbox('push');
       return lines.length ? lines : undefined;
     });
     expect(pushes).toHaveLength(1);
@@ -54,8 +43,8 @@ describe('browse-intent journey on the time-skipping server', () => {
       locale: 'zh-CN',
     });
     expect(pushes[0]!.body).toContain('北欧风客厅改造');
-    expect(await engine.outbox('miniprogram')).toHaveLength(0);
-    const stats = await engine.stats.get('browse-intent', 1);
+    expect(await setup.engine.outbox('miniprogram')).toHaveLength(0);
+    const stats = await setup.engine.stats.get('browse-intent', 1);
     expect(stats).toMatchObject({ entered: 1, converted: 1, 'step:push-plan:sent': 1 });
   });
 
@@ -83,17 +72,17 @@ describe('browse-intent journey on the time-skipping server', () => {
     ]);
 
     const reminders = await eventually(async () => {
-      const lines = (await engine.outbox('miniprogram')).filter((l) => l.customerId === 'bi-times-out');
+      const lines = (await setup.engine.outbox('miniprogram')).filter((l) => l.customerId === 'bi-times-out');
       return lines.length ? lines : undefined;
     });
     expect(reminders).toHaveLength(1);
     expect(reminders[0]).toMatchObject({ stepId: 'remind-plan', to: 'o-bi-times-out' });
-    const pushes = (await engine.outbox('push')).filter((l) => l.customerId === 'bi-times-out');
+    const pushes = (await setup.engine.outbox('push')).filter((l) => l.customerId === 'bi-times-out');
     expect(pushes).toHaveLength(1);
   });
 
   test('content outside the living room does not enter the journey', async () => {
-    const routed = await engine.track('bi-other', 'content_viewed', { category: 'kitchen' });
+    const routed = await setup.engine.track('bi-other', 'content_viewed', { category: 'kitchen' });
     expect(routed.entered).toEqual([]);
   });
 });

@@ -1,41 +1,24 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { eventually, startEngine } from '../support/engine';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { DORMANT_CUSTOMER as TRAITS, eventually } from '../support/engine';
+import { useTimeSkippingEngine } from '../support/time-skipping';
 import { journeyWorkflowId, stateQuery, type JourneyResult } from '../../workflows/definitions';
 
 const DAY = 24 * 3600_000;
-const TRAITS = {
-  name: '王芳',
-  phone: '+8613800138000',
-  email: 'wang@example.com',
-  wecomExternalUserId: 'wm-1',
-};
 
 describe('dormant-reactivation journey on the time-skipping server', () => {
-  let env: TestWorkflowEnvironment;
-  let engine: Awaited<ReturnType<typeof startEngine>>;
-
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-    engine = await startEngine({ client: env.client, nativeConnection: env.nativeConnection });
-  });
-  afterAll(async () => {
-    await engine?.stop();
-    await env?.teardown();
-  });
+  const setup = useTimeSkippingEngine();
 
   async function enter(customerId: string, locale = 'zh-CN') {
-    await engine.identify(customerId, { ...TRAITS, locale });
-    const routed = await engine.track(customerId, 'segment_entered', {
+    await setup.engine.identify(customerId, { ...TRAITS, locale });
+    const routed = await setup.engine.track(customerId, 'segment_entered', {
       segment: 'dormant',
       groupBuyUrl: 'https://shop.example.com/g/123',
     });
     expect(routed.entered).toEqual(['dormant-reactivation']);
-    return env.client.workflow.getHandle(journeyWorkflowId('dormant-reactivation', customerId));
+    return setup.env.client.workflow.getHandle(journeyWorkflowId('dormant-reactivation', customerId));
   }
 
   const linesFor = async (channel: string, customerId: string) =>
-    (await engine.outbox(channel)).filter((l) => l.customerId === customerId);
+    (await setup.engine.outbox(channel)).filter((l) => l.customerId === customerId);
 
   /** The code the run's issueCoupon step recorded in its path. */
   const issuedCode = (result: JourneyResult) => {
@@ -47,9 +30,9 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
 
   test('a purchase within the week converts: offer and invitation once each, no second touch', async () => {
     const handle = await enter('dr-converts');
-    await env.sleep('3d');
+    await setup.env.sleep('3d');
     expect((await handle.query(stateQuery)).currentStep).toBe('wait-order');
-    await engine.track('dr-converts', 'order_completed', { amount: 299 });
+    await setup.engine.track('dr-converts', 'order_completed', { amount: 299 });
     const result: JourneyResult = await handle.result();
     expect(result.status).toBe('converted');
     const code = issuedCode(result);
@@ -97,9 +80,9 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
   test('a customer already in the journey is not entered twice', async () => {
     const handle = await enter('dr-twice');
     const first = await handle.describe();
-    const again = await engine.track('dr-twice', 'segment_entered', { segment: 'dormant' });
+    const again = await setup.engine.track('dr-twice', 'segment_entered', { segment: 'dormant' });
     expect(again.entered).toEqual(['dormant-reactivation']); // signalWithStart: the same run got the event
-    const described = await env.client.workflow
+    const described = await setup.env.client.workflow
       .getHandle(journeyWorkflowId('dormant-reactivation', 'dr-twice'))
       .describe();
     expect(described.runId).toBe(first.runId);

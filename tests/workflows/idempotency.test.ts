@@ -1,11 +1,10 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Queue } from 'bullmq';
 import { createRouterWorker } from '../../router/worker';
 import { EVENTS_QUEUE, eventJobId, type IngestEvent } from '../../queues/events';
 import { journeyWorkflowId, type JourneyResult } from '../../workflows/definitions';
 import { eventually, startEngine } from '../support/engine';
 import { uniquePrefix } from '../support/redis';
-import { createTimeSkippingEnv } from '../support/temporal';
+import { useTimeSkippingEnv } from '../support/time-skipping';
 import pino from 'pino';
 
 const TRAITS = {
@@ -16,20 +15,13 @@ const TRAITS = {
 };
 
 describe('nothing is sent twice', () => {
-  let env: TestWorkflowEnvironment;
-
-  beforeAll(async () => {
-    env = await createTimeSkippingEnv();
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
+  const setup = useTimeSkippingEnv();
 
   test('a send activity that dies after queueing is retried without a second message', async () => {
     const crashed = new Set<string>();
     const engine = await startEngine({
-      client: env.client,
-      nativeConnection: env.nativeConnection,
+      client: setup.env.client,
+      nativeConnection: setup.env.nativeConnection,
       // The real activity runs, then the attempt "crashes" before reporting back, once per step.
       wrapActivities: (real) => ({
         ...real,
@@ -46,7 +38,9 @@ describe('nothing is sent twice', () => {
     try {
       await engine.identify('idem-retry', TRAITS);
       await engine.track('idem-retry', 'segment_entered', { segment: 'dormant' });
-      const handle = env.client.workflow.getHandle(journeyWorkflowId('dormant-reactivation', 'idem-retry'));
+      const handle = setup.env.client.workflow.getHandle(
+        journeyWorkflowId('dormant-reactivation', 'idem-retry'),
+      );
       const result: JourneyResult = await handle.result();
       expect(result.status).toBe('completed');
       expect(crashed.size).toBe(3); // sms, wecom, email: each attempted twice
@@ -72,7 +66,10 @@ describe('nothing is sent twice', () => {
   });
 
   test('a replayed event (same messageId) after its run ended starts nothing and sends nothing', async () => {
-    const engine = await startEngine({ client: env.client, nativeConnection: env.nativeConnection });
+    const engine = await startEngine({
+      client: setup.env.client,
+      nativeConnection: setup.env.nativeConnection,
+    });
     const bullPrefix = uniquePrefix('router');
     const queue = new Queue<IngestEvent>(EVENTS_QUEUE, { connection: engine.redis, prefix: bullPrefix });
     const router = createRouterWorker({
@@ -80,7 +77,7 @@ describe('nothing is sent twice', () => {
       prefix: bullPrefix,
       redis: engine.redis,
       keys: engine.keys,
-      temporal: env.client,
+      temporal: setup.env.client,
       taskQueue: engine.taskQueue,
       profiles: engine.profiles,
       catalog: engine.catalog,
@@ -99,7 +96,9 @@ describe('nothing is sent twice', () => {
       };
       const first = await queue.add('event', event, { jobId: eventJobId(event.messageId) });
       await eventually(async () => ((await first.isCompleted()) ? true : undefined));
-      const handle = env.client.workflow.getHandle(journeyWorkflowId('dormant-reactivation', 'idem-replay'));
+      const handle = setup.env.client.workflow.getHandle(
+        journeyWorkflowId('dormant-reactivation', 'idem-replay'),
+      );
       const { runId } = await handle.describe();
       await handle.result();
 

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { deliveryJobId } from '../../../delivery/message';
-import { eventually, sleep, testMessage } from '../support';
+import { eventually } from '../../support/eventually';
+import { sleep, testMessage } from '../support';
 import { admin, Harness, write } from './harness';
 
 let h: Harness;

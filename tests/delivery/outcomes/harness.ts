@@ -1,21 +1,15 @@
-import { Queue, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import pino from 'pino';
+import { Queue } from 'bullmq';
+import pino, { type Logger } from 'pino';
 import { SignedTokens } from '../../../config/signed-tokens';
-import { RedisKeys } from '../../../customers/keys';
-import { TouchLog } from '../../../customers/touches';
-import { loadChannelConfig, type ChannelConfig } from '../../../delivery/channel-config';
 import { DeadLetters } from '../../../delivery/dead-letters';
-import { deliveryJobId, type DeliveryMessage } from '../../../delivery/message';
+import type { DeliveryMessage } from '../../../delivery/message';
 import { DeliveryOutcomes } from '../../../delivery/outcomes';
-import { closeDeliveryQueues, createDeliveryQueues, enqueueDelivery } from '../../../delivery/queues';
 import { LinkTracker } from '../../../delivery/tracking';
-import { createDeliveryWorkers } from '../../../delivery/worker';
-import type { Channel } from '../../../language/types';
 import { EVENTS_QUEUE, type IngestEvent, type TrackEvent } from '../../../queues/events';
 import { createApp } from '../../../server/app';
-import { testRedis, uniquePrefix } from '../../support/redis';
-import { eventually, reply, startHttpServer, tempDir, type TestHttpServer } from '../support';
+import { deleteKeys } from '../../support/redis';
+import { DeliveryHarness } from '../harness';
+import { reply, startHttpServer, type TestHttpServer } from '../support';
 
 export const KEYS = { writeKey: 'outcomes-write-key', adminKey: 'outcomes-admin-key' };
 export const PUBLIC_URL = 'https://tp.example.com';
@@ -28,16 +22,13 @@ export const write = `Bearer ${KEYS.writeKey}`;
  * channels to an outbox in a temp dir), the `events` queue the outcomes go to (no router
  * consumes it, so every outcome event stays there to be counted) and the HTTP app.
  */
-export class Harness {
-  readonly redis: Redis = testRedis();
-  readonly keyPrefix = uniquePrefix('out');
-  readonly keys = new RedisKeys(this.keyPrefix);
-  readonly touches = new TouchLog(this.redis, this.keys);
-  readonly bullPrefix = uniquePrefix('out-bull');
-  readonly queues = createDeliveryQueues(this.redis, this.bullPrefix);
+export class Harness extends DeliveryHarness {
   readonly events = new Queue<IngestEvent>(EVENTS_QUEUE, { connection: this.redis, prefix: this.bullPrefix });
   readonly logs: string[] = [];
-  readonly logger = pino({ level: 'info' }, { write: (line: string) => void this.logs.push(line) });
+  override readonly logger: Logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void this.logs.push(line) },
+  );
   readonly tokens = new SignedTokens(Buffer.from('outcomes-test-secret'));
   readonly tracker = new LinkTracker(this.tokens, PUBLIC_URL);
   readonly outcomes = new DeliveryOutcomes({
@@ -67,71 +58,20 @@ export class Harness {
   /** The gateway's first `failFirst` requests are answered 503. */
   failFirst = 0;
   webhook!: TestHttpServer;
-  outbox!: Awaited<ReturnType<typeof tempDir>>;
-  channels!: Record<Channel, ChannelConfig>;
-  workers: Worker[] = [];
 
-  static async start(): Promise<Harness> {
-    const h = new Harness();
+  static override async start(): Promise<Harness> {
+    const h = await new Harness('out').withOutbox();
     h.webhook = await startHttpServer((res) => {
       const status = h.webhook.requests.length <= h.failFirst ? 503 : h.status;
       reply(res, status, status === 200 ? h.okBody : 'gateway says no');
     });
-    h.outbox = await tempDir();
-    h.channels = loadChannelConfig();
-    h.channels.sms = {
-      ...h.channels.sms,
-      provider: { type: 'webhook', url: h.webhook.url, timeoutMs: 2000 },
-      attempts: 3,
-      backoffMs: 20,
-    };
+    h.useProvider('sms', { type: 'webhook', url: h.webhook.url, timeoutMs: 2000 });
     return h;
   }
 
-  startWorkers(): void {
-    this.workers = createDeliveryWorkers({
-      connection: this.redis,
-      prefix: this.bullPrefix,
-      redis: this.redis,
-      keys: this.keys,
-      channels: this.channels,
-      outboxDir: this.outbox.dir,
-      logger: this.logger,
-      outcomes: this.outcomes,
-      tracking: this.tracker,
-    });
-  }
-
-  /** Records the touch as the send activity does, then queues the message. */
-  async send(message: DeliveryMessage): Promise<void> {
-    await this.touches.recordOnce(
-      message.idempotencyKey,
-      {
-        journeyId: message.journeyId,
-        journeyVersion: message.journeyVersion,
-        customerId: message.customerId,
-        stepId: message.stepId,
-        channel: message.channel,
-        template: message.template,
-        status: 'queued',
-        at: message.queuedAt,
-        message: JSON.stringify(message),
-      },
-      `step:${message.stepId}:sent`,
-    );
-    await enqueueDelivery(this.queues[message.channel], message, this.channels[message.channel]);
-  }
-
-  /** Waits until the message's job is completed or failed; returns the state and the job. */
-  async finished(message: DeliveryMessage, wanted?: 'completed' | 'failed') {
-    const queue = this.queues[message.channel];
-    const jobId = deliveryJobId(message.idempotencyKey);
-    return eventually(async () => {
-      const state = await queue.getJobState(jobId);
-      if (state !== 'completed' && state !== 'failed') return undefined;
-      if (wanted && state !== wanted) return undefined;
-      return { state, job: (await queue.getJob(jobId))! };
-    }, `job of ${message.idempotencyKey} to finish`);
+  /** The workers, telling outcomes and tracking links as the app's do. */
+  override startWorkers(): void {
+    super.startWorkers({ outcomes: this.outcomes, tracking: this.tracker });
   }
 
   async touch(message: DeliveryMessage): Promise<Record<string, string>> {
@@ -151,17 +91,11 @@ export class Harness {
   }
 
   async stop(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.close()));
-    await closeDeliveryQueues(this.queues);
+    await this.stopWorkers();
     await this.events.obliterate({ force: true }).catch(() => undefined);
     await this.events.close();
     await this.webhook.close();
-    await this.outbox.remove();
-    for (const prefix of [this.bullPrefix, this.keyPrefix]) {
-      for await (const found of this.redis.scanStream({ match: `${prefix}:*`, count: 500 })) {
-        if ((found as string[]).length > 0) await this.redis.del(...(found as string[]));
-      }
-    }
-    await this.redis.quit();
+    for (const prefix of [this.bullPrefix, this.keyPrefix]) await deleteKeys(this.redis, prefix);
+    await this.close();
   }
 }

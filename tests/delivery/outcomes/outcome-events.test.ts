@@ -5,7 +5,8 @@ import { outcomeEvent } from '../../../delivery/outcomes';
 import { matchesEvent } from '../../../language/conditions';
 import { checkJourney } from '../../../language/load';
 import { customerIdOf } from '../../../router/route-event';
-import { eventually, sleep, testMessage } from '../support';
+import { eventually } from '../../support/eventually';
+import { sleep, testMessage } from '../support';
 import { Harness } from './harness';
 
 let h: Harness;
@@ -16,7 +17,7 @@ beforeEach(async () => {
 afterEach(() => h.stop());
 
 async function oneEvent(message: ReturnType<typeof testMessage>, name: string) {
-  return eventually(async () => (await h.eventsFor(message, name))[0], `${name} event`);
+  return eventually(async () => (await h.eventsFor(message, name))[0], 10_000, `${name} event`);
 }
 
 test('a sent message comes back as one message_sent event, also when the send took retries', async () => {

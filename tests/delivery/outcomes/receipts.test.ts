@@ -1,7 +1,8 @@
 import request from 'supertest';
 import type { DeliveryMessage } from '../../../delivery/message';
 import { JourneyStats } from '../../../customers/journey-stats';
-import { eventually, sleep, testMessage } from '../support';
+import { eventually } from '../../support/eventually';
+import { sleep, testMessage } from '../support';
 import { admin, Harness, write } from './harness';
 
 let h: Harness;
@@ -87,16 +88,13 @@ test('a receipt may name the gateway’s message id instead', async () => {
 
 test('a gateway’s own message id is remembered at send time, and a receipt can name it', async () => {
   // The sms gateway provider, configured to read the id from the answer, behind the real worker.
-  await Promise.all(h.workers.map((w) => w.close()));
-  h.channels.sms = {
-    ...h.channels.sms,
-    provider: {
-      type: 'sms-gateway',
-      url: h.webhook.url,
-      body: { fields: { mobile: '{{to}}', content: '{{body}}' } },
-      messageIdField: 'data.smsId',
-    },
-  };
+  await h.stopWorkers();
+  h.useProvider('sms', {
+    type: 'sms-gateway',
+    url: h.webhook.url,
+    body: { fields: { mobile: '{{to}}', content: '{{body}}' } },
+    messageIdField: 'data.smsId',
+  });
   h.startWorkers();
   h.okBody = JSON.stringify({ code: 'OK', data: { smsId: 'gw-77' } });
   const message = testMessage({ body: '回来看看 https://shop.example.com/c/8K2Q 退订回T' });

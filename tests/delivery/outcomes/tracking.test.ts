@@ -1,7 +1,9 @@
 import request from 'supertest';
 import { SignedTokens } from '../../../config/signed-tokens';
 import { LinkTracker, trackedChannelsFrom } from '../../../delivery/tracking';
-import { eventually, outboxLines, sleep, testMessage } from '../support';
+import { eventually } from '../../support/eventually';
+import { outboxLines } from '../../support/outbox';
+import { sleep, testMessage } from '../support';
 import { Harness, PUBLIC_URL } from './harness';
 
 const tracker = new LinkTracker(new SignedTokens(Buffer.from('unit-secret')), PUBLIC_URL);
@@ -97,7 +99,11 @@ describe('following tracked links and opening emails', () => {
     });
     await h.send(message);
     await h.finished(message, 'completed');
-    const line = await eventually(async () => (await outboxLines(h.outbox.dir, 'email'))[0], 'outbox line');
+    const line = await eventually(
+      async () => (await outboxLines(h.outbox.dir, 'email'))[0],
+      10_000,
+      'outbox line',
+    );
     return { message, body: line.body };
   }
 

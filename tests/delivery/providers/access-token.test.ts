@@ -2,12 +2,12 @@ import type { Redis } from 'ioredis';
 import { AccessTokenCache, callWeChatApi, readTokenAnswer } from '../../../delivery/providers/access-token';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { testRedis, uniquePrefix } from '../../support/redis';
-import { json, startFakeApi, type FakeApi } from './servers';
+import { json, startHttpServer, type TestHttpServer } from '../support';
 
 describe('AccessTokenCache, shared through Redis', () => {
   let redis: Redis;
   let key: string;
-  let api: FakeApi | undefined;
+  let api: TestHttpServer | undefined;
   let expiresIn = 7200;
   let delayMs = 0;
 
@@ -22,7 +22,7 @@ describe('AccessTokenCache, shared through Redis', () => {
     expiresIn = 7200;
     delayMs = 0;
     // A real token endpoint: a new token per call, answering after `delayMs`.
-    api = await startFakeApi((_, res) => {
+    api = await startHttpServer((res) => {
       const token = `tok-${api!.requests.length}`;
       setTimeout(() => json(res, 200, { errcode: 0, access_token: token, expires_in: expiresIn }), delayMs);
     });

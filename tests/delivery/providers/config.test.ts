@@ -1,12 +1,10 @@
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadRulesConfig } from '../../../rules/config';
 import { loadChannelConfig } from '../../../delivery/channel-config';
-import { tempDir } from '../support';
+import { useConfigDir } from '../support';
 
 describe('provider configuration (loadChannelConfig)', () => {
-  let dir: Awaited<ReturnType<typeof tempDir>>;
-  const env: Record<string, string> = {
+  const { configFile } = useConfigDir({
     SMS_GATEWAY_PASSWORD: 'sms-pass',
     SMTP_PASSWORD: 'smtp-pass',
     SMTP_PORT: '2525',
@@ -16,22 +14,7 @@ describe('provider configuration (loadChannelConfig)', () => {
     MP_APP_ID: 'wx81161b1e0fcac95c',
     MP_APP_SECRET: 'mp-secret',
     CRM_WEBHOOK_TOKEN: 'crm-token',
-  };
-
-  beforeEach(async () => {
-    dir = await tempDir();
-    Object.assign(process.env, env);
   });
-  afterEach(async () => {
-    for (const name of Object.keys(env)) delete process.env[name];
-    await dir.remove();
-  });
-
-  async function configFile(yaml: string): Promise<string> {
-    const file = path.join(dir.dir, 'touchpoint.yaml');
-    await writeFile(file, yaml);
-    return file;
-  }
 
   test('touchpoint.example.yaml is valid, secrets taken from the environment', () => {
     const channels = loadChannelConfig(path.join(__dirname, '../../../touchpoint.example.yaml'));

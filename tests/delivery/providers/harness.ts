@@ -1,71 +1,37 @@
-import type { Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
-import pino from 'pino';
-import { RedisKeys } from '../../../customers/keys';
-import { loadChannelConfig, type ChannelConfig, type ProviderConfig } from '../../../delivery/channel-config';
-import { deliveryJobId, type DeliveryMessage } from '../../../delivery/message';
-import { closeDeliveryQueues, createDeliveryQueues, enqueueDelivery } from '../../../delivery/queues';
-import { createDeliveryWorkers } from '../../../delivery/worker';
+import type { ProviderConfig } from '../../../delivery/channel-config';
+import type { DeliveryMessage } from '../../../delivery/message';
 import type { Channel } from '../../../language/types';
-import { testRedis, uniquePrefix } from '../../support/redis';
-import { eventually, tempDir } from '../support';
+import { DeliveryHarness } from '../harness';
+import { sleep } from '../support';
 
-/** The real delivery workers, one channel on the provider under test, on the test Redis. */
-export interface DeliveryHarness {
-  redis: Redis;
-  keys: RedisKeys;
-  config: ChannelConfig;
-  enqueue(message: DeliveryMessage): Promise<void>;
-  /** The job once completed or failed. */
-  finished(message: DeliveryMessage): Promise<{ job: Job<DeliveryMessage>; state: string }>;
-  /** Removes the finished job, as its retention period would, so the same key can be queued again. */
-  removeJob(message: DeliveryMessage): Promise<void>;
-  close(): Promise<void>;
-}
-
+/** The real delivery workers, `channel` on the provider under test (quick retries), on the test Redis. */
 export async function startDeliveryHarness(
   channel: Channel,
   provider: ProviderConfig,
 ): Promise<DeliveryHarness> {
-  const redis = testRedis();
-  const keys = new RedisKeys(uniquePrefix('prov'));
-  const bullPrefix = uniquePrefix('bull');
-  const queues = createDeliveryQueues(redis, bullPrefix);
-  const outbox = await tempDir();
-  const channels = loadChannelConfig();
-  const config: ChannelConfig = { ...channels[channel], provider, attempts: 3, backoffMs: 20 };
-  channels[channel] = config;
-  const workers: Worker[] = createDeliveryWorkers({
-    connection: redis,
-    prefix: bullPrefix,
-    redis,
-    keys,
-    channels,
-    outboxDir: outbox.dir,
-    logger: pino({ level: 'silent' }),
-  });
-  const queue = queues[channel];
-  return {
-    redis,
-    keys,
-    config,
-    enqueue: (message) => enqueueDelivery(queue, message, config),
-    finished: (message) =>
-      eventually(async () => {
-        // State first, then the job: a job read before it finished would be stale.
-        const jobId = deliveryJobId(message.idempotencyKey);
-        const state = await queue.getJobState(jobId);
-        if (state !== 'completed' && state !== 'failed') return undefined;
-        return { job: (await queue.getJob(jobId))!, state };
-      }, 'the delivery job to finish'),
-    async removeJob(message) {
-      await (await queue.getJob(deliveryJobId(message.idempotencyKey)))?.remove();
-    },
-    async close() {
-      await Promise.all(workers.map((w) => w.close()));
-      await closeDeliveryQueues(queues);
-      await redis.quit();
-      await outbox.remove();
-    },
-  };
+  const harness = await DeliveryHarness.start('prov');
+  harness.useProvider(channel, provider);
+  harness.startWorkers();
+  return harness;
+}
+
+/**
+ * The at-most-once scenario every provider is put through: `message` queued twice (the second
+ * time as `requeued`, as a retried activity would), its job waited for, then removed (as after
+ * the retention period) and the message queued again. Returns both finished jobs, after a pause
+ * that leaves room for a duplicate send.
+ */
+export async function queueTwiceThenAgain(
+  harness: DeliveryHarness,
+  message: DeliveryMessage,
+  requeued: DeliveryMessage = message,
+) {
+  await harness.enqueue(message);
+  await harness.enqueue(requeued);
+  const first = await harness.finished(message);
+  await harness.removeJob(message);
+  await harness.enqueue(message);
+  const again = await harness.finished(message);
+  await sleep(200); // room for a duplicate, if any
+  return { first, again };
 }

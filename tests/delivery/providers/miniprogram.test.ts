@@ -8,9 +8,10 @@ import {
 } from '../../../delivery/providers/miniprogram';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { testRedis, uniquePrefix } from '../../support/redis';
-import { sleep, testMessage } from '../support';
-import { startDeliveryHarness, type DeliveryHarness } from './harness';
-import { startFakeWeChat, type ApiRequest, type FakeWeChat } from './servers';
+import type { DeliveryHarness } from '../harness';
+import { sendError, sleep, testMessage, type ReceivedRequest } from '../support';
+import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
+import { startFakeWeChat, type FakeWeChat } from './servers';
 
 const APP = { appId: 'wx81161b1e0fcac95c', appSecret: 'mp-secret' };
 const STABLE_TOKEN = '/cgi-bin/stable_token';
@@ -23,7 +24,7 @@ const TEMPLATES = {
   },
 };
 
-function stableCredentials(r: ApiRequest): boolean {
+function stableCredentials(r: ReceivedRequest): boolean {
   const body = JSON.parse(r.body || '{}');
   return (
     r.method === 'POST' &&
@@ -66,15 +67,6 @@ function reminder(overrides = {}) {
     body: FIELDS,
     ...overrides,
   });
-}
-
-async function sendError(provider: MiniProgramProvider, message = reminder()): Promise<Error> {
-  try {
-    await provider.send(message);
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('send succeeded, expected it to fail');
 }
 
 describe('MiniProgramProvider against a local WeChat API', () => {
@@ -145,7 +137,7 @@ describe('MiniProgramProvider against a local WeChat API', () => {
   test('43101 (not subscribed) is permanent with a reason a marketer understands', async () => {
     api = await startFakeMiniProgramApi();
     api.script.push({ errcode: 43101, errmsg: 'user refuse to accept the msg rid: 64229bc2' });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), reminder());
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain('errcode 43101');
     expect(err.message).toContain('has not subscribed to this template');
@@ -180,7 +172,7 @@ describe('MiniProgramProvider against a local WeChat API', () => {
   test('-1 (system busy) is retryable', async () => {
     api = await startFakeMiniProgramApi();
     api.script.push({ errcode: -1, errmsg: 'system error' });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), reminder());
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain('errcode -1');
   });
@@ -189,7 +181,7 @@ describe('MiniProgramProvider against a local WeChat API', () => {
     api = await startFakeMiniProgramApi();
     api.script.push('hang');
     const started = Date.now();
-    const err = await sendError(provider({ timeoutMs: 200 }));
+    const err = await sendError(provider({ timeoutMs: 200 }), reminder());
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toMatch(/subscribe\/send unreachable: .*timeout/i);
     expect(Date.now() - started).toBeLessThan(3000);
@@ -197,7 +189,7 @@ describe('MiniProgramProvider against a local WeChat API', () => {
 
   test('a wrong app secret is permanent, naming the credentials', async () => {
     api = await startFakeMiniProgramApi();
-    const err = await sendError(provider({ appSecret: 'wrong' }));
+    const err = await sendError(provider({ appSecret: 'wrong' }), reminder());
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toMatch(/stable_token refused: errcode 40125.*credentials/);
   });
@@ -252,6 +244,17 @@ describe('subscription message fields', () => {
   });
 });
 
+/** The delivery workers with the miniprogram channel on the local WeChat API. */
+function startMiniProgramHarness(api: FakeWeChat, options: { timeoutMs?: number } = {}) {
+  return startDeliveryHarness('miniprogram', {
+    type: 'miniprogram',
+    ...APP,
+    templates: TEMPLATES,
+    baseUrl: api.baseUrl,
+    ...options,
+  });
+}
+
 describe('miniprogram through the delivery worker', () => {
   let api: FakeWeChat | undefined;
   let harness: DeliveryHarness | undefined;
@@ -263,37 +266,19 @@ describe('miniprogram through the delivery worker', () => {
 
   test('busy then sent: one subscription message per key, even queued twice and again after', async () => {
     api = await startFakeMiniProgramApi();
-    harness = await startDeliveryHarness('miniprogram', {
-      type: 'miniprogram',
-      ...APP,
-      templates: TEMPLATES,
-      baseUrl: api.baseUrl,
-      timeoutMs: 2000,
-    });
+    harness = await startMiniProgramHarness(api, { timeoutMs: 2000 });
     api.script.push({ errcode: -1, errmsg: 'system error' });
-    const message = reminder();
-    await harness.enqueue(message);
-    await harness.enqueue(message);
-
-    const { job, state } = await harness.finished(message);
-    expect(state).toBe('completed');
-    expect(job.attemptsMade).toBe(2);
-    await harness.removeJob(message);
-    await harness.enqueue(message);
-    expect((await harness.finished(message)).job.returnvalue).toBe('already-sent');
-    await sleep(200); // room for a duplicate, if any
+    const { first, again } = await queueTwiceThenAgain(harness, reminder());
+    expect(first.state).toBe('completed');
+    expect(first.job.attemptsMade).toBe(2);
+    expect(again.job.returnvalue).toBe('already-sent');
     expect(api.delivered()).toHaveLength(1);
     expect(api.to(SUBSCRIBE_SEND)).toHaveLength(2);
   });
 
   test('43101 fails the job at once: touch `failed` with the reason, no retry', async () => {
     api = await startFakeMiniProgramApi();
-    harness = await startDeliveryHarness('miniprogram', {
-      type: 'miniprogram',
-      ...APP,
-      templates: TEMPLATES,
-      baseUrl: api.baseUrl,
-    });
+    harness = await startMiniProgramHarness(api);
     api.script.push({ errcode: 43101, errmsg: 'user refuse to accept the msg' });
     const message = reminder();
     await harness.enqueue(message);

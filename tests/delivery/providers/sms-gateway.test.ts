@@ -1,22 +1,12 @@
 import { createHash } from 'node:crypto';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { SmsGatewayProvider, type SmsGatewayOptions } from '../../../delivery/providers/sms-gateway';
-import { sleep, testMessage } from '../support';
-import { startDeliveryHarness, type DeliveryHarness } from './harness';
-import { json, startFakeApi, text, type FakeApi } from './servers';
-
-/** The error send() rejects with, or fails the test when it resolves. */
-async function sendError(provider: SmsGatewayProvider, message = testMessage()): Promise<Error> {
-  try {
-    await provider.send(message);
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('send succeeded, expected it to fail');
-}
+import type { DeliveryHarness } from '../harness';
+import { json, reply, sendError, sleep, startHttpServer, testMessage, type TestHttpServer } from '../support';
+import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
 
 /** A gateway in the common style: JSON in, `{"code": "0"}` out, error codes for the rest. */
-function gateway(api: FakeApi, overrides: Partial<SmsGatewayOptions> = {}): SmsGatewayProvider {
+function gateway(api: TestHttpServer, overrides: Partial<SmsGatewayOptions> = {}): SmsGatewayProvider {
   return new SmsGatewayProvider({
     url: `${api.baseUrl}/v1/sms/send`,
     body: { fields: { mobile: '{{to}}', content: '{{body}}', outId: '{{messageId}}' } },
@@ -29,14 +19,14 @@ function gateway(api: FakeApi, overrides: Partial<SmsGatewayOptions> = {}): SmsG
 }
 
 describe('SmsGatewayProvider against a local gateway', () => {
-  let api: FakeApi | undefined;
+  let api: TestHttpServer | undefined;
   afterEach(async () => {
     await api?.close();
     api = undefined;
   });
 
   test('renders the JSON body, headers, basic auth and Idempotency-Key; returns the gateway id', async () => {
-    api = await startFakeApi((_, res) => json(res, 200, { code: '0', data: { smsId: 'gw-42' } }));
+    api = await startHttpServer((res) => json(res, 200, { code: '0', data: { smsId: 'gw-42' } }));
     const provider = gateway(api, {
       url: `${api.baseUrl}/v1/sms/send?sign={{template}}&to={{to}}`,
       headers: { 'X-Request-Id': '{{messageId}}', 'X-App': 'qimu' },
@@ -79,7 +69,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('form-encoded POST with a bearer token and a custom idempotency header', async () => {
-    api = await startFakeApi((_, res) => json(res, 200, { code: 0 }));
+    api = await startHttpServer((res) => json(res, 200, { code: 0 }));
     const provider = gateway(api, {
       auth: { type: 'bearer', token: 't0k3n' },
       idempotencyHeader: 'X-Dedupe-Key',
@@ -100,7 +90,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('GET puts the fields in the query string, and idempotencyHeader: false sends none', async () => {
-    api = await startFakeApi((_, res) => text(res, 200, 'OK'));
+    api = await startHttpServer((res) => reply(res, 200, 'OK'));
     const provider = new SmsGatewayProvider({
       url: `${api.baseUrl}/send.do?user=qimu`,
       method: 'GET',
@@ -117,7 +107,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('a custom success status range: 202 is success, 200 is not (and, outside the range, goes by status)', async () => {
-    api = await startFakeApi((_, res) => text(res, api!.requests.length === 1 ? 202 : 200, 'queued'));
+    api = await startHttpServer((res) => reply(res, api!.requests.length === 1 ? 202 : 200, 'queued'));
     const provider = gateway(api, { success: { status: [202, 202] }, errorCodes: undefined });
     await expect(provider.send(testMessage())).resolves.toEqual({ providerMessageId: undefined });
     const err = await sendError(provider);
@@ -130,7 +120,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
     ['1002', 'blacklisted'],
     ['1003', 'content rejected'],
   ])('HTTP 200 with permanent code %s (%s) is permanent', async (code, meaning) => {
-    api = await startFakeApi((_, res) => json(res, 200, { code, msg: meaning }));
+    api = await startHttpServer((res) => json(res, 200, { code, msg: meaning }));
     const err = await sendError(gateway(api));
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain(`answered 200 with code ${code}`);
@@ -139,7 +129,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('a retryable code, and an unlisted code, are retryable; `otherwise: permanent` turns the unlisted one permanent', async () => {
-    api = await startFakeApi((request, res) =>
+    api = await startHttpServer((res, request) =>
       json(res, 200, { code: request.query.get('c'), msg: 'see code' }),
     );
     const at = (c: string, overrides: Partial<SmsGatewayOptions> = {}) =>
@@ -152,26 +142,26 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test.each([500, 502, 503, 429, 408])('HTTP %i is retryable', async (status) => {
-    api = await startFakeApi((_, res) => text(res, status, 'try later'));
+    api = await startHttpServer((res) => reply(res, status, 'try later'));
     const err = await sendError(gateway(api));
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain(`answered ${status}: try later`);
   });
 
   test.each([400, 401, 404, 422])('HTTP %i is permanent', async (status) => {
-    api = await startFakeApi((_, res) => text(res, status, 'bad request'));
+    api = await startHttpServer((res) => reply(res, status, 'bad request'));
     expect(await sendError(gateway(api))).toBeInstanceOf(PermanentDeliveryError);
   });
 
   test('a listed code wins over the status: 400 with a retryable code is retried', async () => {
-    api = await startFakeApi((_, res) => json(res, 400, { code: '9001', msg: 'throttled' }));
+    api = await startHttpServer((res) => json(res, 400, { code: '9001', msg: 'throttled' }));
     const err = await sendError(gateway(api));
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain('code 9001');
   });
 
   test('a redirect is not followed and is permanent', async () => {
-    api = await startFakeApi((_, res) => {
+    api = await startHttpServer((res) => {
       res.writeHead(302, { location: '/elsewhere' });
       res.end();
     });
@@ -180,7 +170,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('a gateway that never answers times out with a retryable error', async () => {
-    api = await startFakeApi(() => {
+    api = await startHttpServer(() => {
       // never answers
     });
     const started = Date.now();
@@ -193,7 +183,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('a refused connection is retryable', async () => {
-    const closed = await startFakeApi((_, res) => text(res, 200));
+    const closed = await startHttpServer((res) => reply(res, 200));
     await closed.close();
     const err = await sendError(gateway(closed));
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
@@ -201,7 +191,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 
   test('a header that would carry a line break is refused before anything is sent', async () => {
-    api = await startFakeApi((_, res) => json(res, 200, { code: '0' }));
+    api = await startHttpServer((res) => json(res, 200, { code: '0' }));
     const provider = gateway(api, { headers: { 'X-Preview': '{{body}}' } });
     const err = await sendError(provider, testMessage({ body: 'line one\nline two' }));
     expect(err).toBeInstanceOf(PermanentDeliveryError);
@@ -210,7 +200,7 @@ describe('SmsGatewayProvider against a local gateway', () => {
 });
 
 describe('sms-gateway through the delivery worker', () => {
-  let api: FakeApi | undefined;
+  let api: TestHttpServer | undefined;
   let harness: DeliveryHarness | undefined;
   afterEach(async () => {
     await harness?.close();
@@ -219,8 +209,8 @@ describe('sms-gateway through the delivery worker', () => {
   });
 
   test('a 503 then code 0: one message at the gateway per key, even queued again after it was sent', async () => {
-    api = await startFakeApi((_, res) =>
-      api!.requests.length === 1 ? text(res, 503, 'busy') : json(res, 200, { code: '0' }),
+    api = await startHttpServer((res) =>
+      api!.requests.length === 1 ? reply(res, 503, 'busy') : json(res, 200, { code: '0' }),
     );
     harness = await startDeliveryHarness('sms', {
       type: 'sms-gateway',
@@ -230,18 +220,14 @@ describe('sms-gateway through the delivery worker', () => {
       timeoutMs: 2000,
     });
     const message = testMessage();
-    await harness.enqueue(message);
-    await harness.enqueue({ ...message, body: 'a retried activity re-queueing' });
-
-    const { job, state } = await harness.finished(message);
-    expect(state).toBe('completed');
-    expect(job.returnvalue).toBe('sent');
-    expect(job.attemptsMade).toBe(2);
-
-    await harness.removeJob(message); // as after the retention period
-    await harness.enqueue(message);
-    expect((await harness.finished(message)).job.returnvalue).toBe('already-sent');
-    await sleep(200); // room for a duplicate, if any
+    const { first, again } = await queueTwiceThenAgain(harness, message, {
+      ...message,
+      body: 'a retried activity re-queueing',
+    });
+    expect(first.state).toBe('completed');
+    expect(first.job.returnvalue).toBe('sent');
+    expect(first.job.attemptsMade).toBe(2);
+    expect(again.job.returnvalue).toBe('already-sent');
     expect(api.requests).toHaveLength(2); // the 503 and the one accepted send
     expect(new Set(api.requests.map((r) => r.headers['idempotency-key']))).toEqual(
       new Set([message.idempotencyKey]),
@@ -250,7 +236,7 @@ describe('sms-gateway through the delivery worker', () => {
   });
 
   test('an invalid-number code fails the job at once; touch `failed` with the reason', async () => {
-    api = await startFakeApi((_, res) => json(res, 200, { code: '1001', msg: 'invalid mobile number' }));
+    api = await startHttpServer((res) => json(res, 200, { code: '1001', msg: 'invalid mobile number' }));
     harness = await startDeliveryHarness('sms', {
       type: 'sms-gateway',
       url: `${api.baseUrl}/v1/sms/send`,

@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { htmlToText, messageIdFor, SmtpProvider, type SmtpOptions } from '../../../delivery/providers/smtp';
-import { sleep, testMessage } from '../support';
-import { startDeliveryHarness, type DeliveryHarness } from './harness';
+import type { DeliveryHarness } from '../harness';
+import { sendError, sleep, testMessage } from '../support';
+import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
 
 interface ReceivedMail {
   from: string;
@@ -106,15 +107,6 @@ function email(overrides = {}) {
   });
 }
 
-async function sendError(provider: SmtpProvider, message = email()): Promise<Error> {
-  try {
-    await provider.send(message);
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('send succeeded, expected it to fail');
-}
-
 describe('SmtpProvider against a local SMTP server', () => {
   let server: TestSmtpServer | undefined;
   afterEach(async () => {
@@ -189,7 +181,7 @@ describe('SmtpProvider against a local SMTP server', () => {
     [553, 'Mailbox name not allowed'],
   ])('%i at RCPT TO is permanent', async (code, text) => {
     server = await startSmtpServer({ rcpt: () => reply(code, text) });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), email());
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain(`${code} ${text}`);
     expect(server.mails).toHaveLength(0);
@@ -201,22 +193,22 @@ describe('SmtpProvider against a local SMTP server', () => {
     [452, 'Insufficient storage'],
   ])('%i at RCPT TO is retryable', async (code, text) => {
     server = await startSmtpServer({ rcpt: () => reply(code, text) });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), email());
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain(`${code} ${text}`);
   });
 
   test('554 after DATA (content rejected) is permanent; 451 after DATA is retryable', async () => {
     server = await startSmtpServer({ data: () => reply(554, 'Message rejected as spam') });
-    expect(await sendError(provider())).toBeInstanceOf(PermanentDeliveryError);
+    expect(await sendError(provider(), email())).toBeInstanceOf(PermanentDeliveryError);
     await server.close();
     server = await startSmtpServer({ data: () => reply(451, 'Local error in processing') });
-    expect(await sendError(provider())).not.toBeInstanceOf(PermanentDeliveryError);
+    expect(await sendError(provider(), email())).not.toBeInstanceOf(PermanentDeliveryError);
   });
 
   test('a wrong password (535) is permanent', async () => {
     server = await startSmtpServer({ auth: { user: 'mailer', pass: 's3cret' } });
-    const err = await sendError(provider({ auth: { user: 'mailer', pass: 'wrong' } }));
+    const err = await sendError(provider({ auth: { user: 'mailer', pass: 'wrong' } }), email());
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain('535');
   });
@@ -224,7 +216,7 @@ describe('SmtpProvider against a local SMTP server', () => {
   test('a server that never answers the message times out with a retryable error', async () => {
     server = await startSmtpServer({ data: () => 'hang' });
     const started = Date.now();
-    const err = await sendError(provider({ socketTimeoutMs: 300 }));
+    const err = await sendError(provider({ socketTimeoutMs: 300 }), email());
     const elapsed = Date.now() - started;
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toMatch(/timeout/i);
@@ -310,16 +302,10 @@ describe('smtp through the delivery worker', () => {
       socketTimeoutMs: 2000,
     });
     const message = email();
-    await harness.enqueue(message);
-    await harness.enqueue(message);
-
-    const { job, state } = await harness.finished(message);
-    expect(state).toBe('completed');
-    expect(job.attemptsMade).toBe(2);
-    await harness.removeJob(message);
-    await harness.enqueue(message);
-    expect((await harness.finished(message)).job.returnvalue).toBe('already-sent');
-    await sleep(200); // room for a duplicate, if any
+    const { first, again } = await queueTwiceThenAgain(harness, message);
+    expect(first.state).toBe('completed');
+    expect(first.job.attemptsMade).toBe(2);
+    expect(again.job.returnvalue).toBe('already-sent');
     expect(server.recipients).toHaveLength(2);
     expect(server.mails).toHaveLength(1);
     expect(server.mails[0]!.headers.get('message-id')).toBe(

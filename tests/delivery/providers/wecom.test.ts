@@ -3,8 +3,9 @@ import { RedisKeys } from '../../../customers/keys';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { WeComProvider, type WeComOptions } from '../../../delivery/providers/wecom';
 import { testRedis, uniquePrefix } from '../../support/redis';
-import { sleep, testMessage } from '../support';
-import { startDeliveryHarness, type DeliveryHarness } from './harness';
+import type { DeliveryHarness } from '../harness';
+import { sendError, testMessage } from '../support';
+import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
 import { startFakeWeChat, type FakeWeChat } from './servers';
 
 const CORP = { corpId: 'ww0123456789abcdef', corpSecret: 'contact-secret' };
@@ -31,15 +32,6 @@ function customerMessage(overrides = {}) {
     body: '您好！这周开了好友拼团 🌿',
     ...overrides,
   });
-}
-
-async function sendError(provider: WeComProvider, message = customerMessage()): Promise<Error> {
-  try {
-    await provider.send(message);
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('send succeeded, expected it to fail');
 }
 
 describe('WeComProvider against a local WeCom API', () => {
@@ -137,7 +129,7 @@ describe('WeComProvider against a local WeCom API', () => {
   test('a token refused even after the refresh is retryable, after exactly one retry', async () => {
     api = await startFakeWeCom();
     api.script.push({ errcode: 40001 }, { errcode: 40001 });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), customerMessage());
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain('errcode 40001');
     expect(api.to(ADD_MSG_TEMPLATE)).toHaveLength(2);
@@ -150,7 +142,7 @@ describe('WeComProvider against a local WeCom API', () => {
   ])('errcode %i (%s) is retryable', async (errcode, errmsg) => {
     api = await startFakeWeCom();
     api.script.push({ errcode, errmsg });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), customerMessage());
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain(`errcode ${errcode}: ${errmsg}`);
     expect(api.to(ADD_MSG_TEMPLATE)).toHaveLength(1);
@@ -159,7 +151,7 @@ describe('WeComProvider against a local WeCom API', () => {
   test('HTTP 502 from in front of WeCom is retryable', async () => {
     api = await startFakeWeCom();
     api.script.push({ http: 502 });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), customerMessage());
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain('answered HTTP 502');
   });
@@ -171,7 +163,7 @@ describe('WeComProvider against a local WeCom API', () => {
   ])('errcode %i (%s) is permanent', async (errcode, errmsg) => {
     api = await startFakeWeCom();
     api.script.push({ errcode, errmsg });
-    const err = await sendError(provider());
+    const err = await sendError(provider(), customerMessage());
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toContain(`errcode ${errcode}: ${errmsg}`);
   });
@@ -187,7 +179,7 @@ describe('WeComProvider against a local WeCom API', () => {
 
   test('a wrong secret (40001 at gettoken) is permanent and says to check the credentials', async () => {
     api = await startFakeWeCom();
-    const err = await sendError(provider({ corpSecret: 'wrong' }));
+    const err = await sendError(provider({ corpSecret: 'wrong' }), customerMessage());
     expect(err).toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toMatch(/gettoken refused: errcode 40001.*check the configured credentials/);
     expect(api.to(ADD_MSG_TEMPLATE)).toHaveLength(0);
@@ -197,7 +189,7 @@ describe('WeComProvider against a local WeCom API', () => {
     api = await startFakeWeCom();
     api.script.push('hang');
     const started = Date.now();
-    const err = await sendError(provider({ timeoutMs: 200 }));
+    const err = await sendError(provider({ timeoutMs: 200 }), customerMessage());
     const elapsed = Date.now() - started;
     expect(err).not.toBeInstanceOf(PermanentDeliveryError);
     expect(err.message).toMatch(/add_msg_template unreachable: .*timeout/i);
@@ -271,18 +263,11 @@ describe('wecom through the delivery worker', () => {
       { errcode: 42001, errmsg: 'access_token expired' },
     );
     const message = customerMessage();
-    await harness.enqueue(message);
-    await harness.enqueue(message);
-
-    const { job, state } = await harness.finished(message);
-    expect(state).toBe('completed');
-    expect(job.returnvalue).toBe('sent');
-    expect(job.attemptsMade).toBe(2);
-
-    await harness.removeJob(message); // as after the retention period
-    await harness.enqueue(message);
-    expect((await harness.finished(message)).job.returnvalue).toBe('already-sent');
-    await sleep(200); // room for a duplicate, if any
+    const { first, again } = await queueTwiceThenAgain(harness, message);
+    expect(first.state).toBe('completed');
+    expect(first.job.returnvalue).toBe('sent');
+    expect(first.job.attemptsMade).toBe(2);
+    expect(again.job.returnvalue).toBe('already-sent');
     expect(api.to(GETTOKEN)).toHaveLength(2);
     expect(api.to(ADD_MSG_TEMPLATE)).toHaveLength(3);
     expect(api.delivered()).toHaveLength(1);
