@@ -62,32 +62,7 @@ async function main(): Promise<void> {
   let ctx: BenchContext | undefined;
   try {
     ctx = await setUp(cleanup);
-    result.setup = {
-      redis: ctx.embedded.redis ? 'embedded redis-server, AOF everysec, unix socket' : 'REDIS_URL',
-      temporal: ctx.embedded.temporal ? 'embedded Temporal dev server, SQLite WAL' : 'TEMPORAL_ADDRESS',
-      processes: { api: 'api', worker: 'router,journeys,delivery' },
-      journeys: 'shipped journeys/ (dormant-reactivation: SMS at once, WeCom, then waitFor order 7 d)',
-    };
-    if (phases.has('ingest')) {
-      const options = { durationS: intEnv('BENCH_DURATION_S', 10), connections: 50, batchSize: 100 };
-      result.ingest = await runIngest(ctx, options);
-    }
-    if (phases.has('entry')) {
-      const customers = intEnv('BENCH_ENTRY_CUSTOMERS', 300);
-      const entry = await ctx.profiled('entry', () => runEntry(ctx, customers));
-      result.entry = entry;
-      if (phases.has('latency'))
-        result.latency = await runLatency(
-          ctx,
-          entry.engine.capacityPerSec,
-          [0.5, 0.9],
-          intEnv('BENCH_LATENCY_S', 15),
-        );
-    }
-    // After entry and latency, so that the worker is warm and what grows is per customer.
-    if (phases.has('footprint'))
-      result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 300));
-    if (phases.has('delivery')) result.delivery = await ctx.profiled('delivery', () => runDelivery(ctx));
+    await runPhases(ctx, phases, result);
   } catch (err) {
     // What the app processes said last is usually why.
     for (const app of ctx ? [ctx.api, ctx.worker] : [])
@@ -99,6 +74,32 @@ async function main(): Promise<void> {
   result.loadAverage = { start: loadAtStart, end: loadAverage() };
   result.durationS = round((Date.now() - startedAt.getTime()) / 1000);
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+async function runPhases(ctx: BenchContext, phases: Set<Phase>, result: Record<string, unknown>) {
+  result.setup = {
+    redis: ctx.embedded.redis ? 'embedded redis-server, AOF everysec, unix socket' : 'REDIS_URL',
+    temporal: ctx.embedded.temporal ? 'embedded Temporal dev server, SQLite WAL' : 'TEMPORAL_ADDRESS',
+    processes: { api: 'api', worker: 'router,journeys,delivery' },
+    journeys: 'shipped journeys/ (dormant-reactivation: SMS at once, WeCom, then waitFor order 7 d)',
+  };
+  if (phases.has('ingest')) {
+    const options = { durationS: intEnv('BENCH_DURATION_S', 10), connections: 50, batchSize: 100 };
+    result.ingest = await runIngest(ctx, options);
+  }
+  if (phases.has('entry')) {
+    const customers = intEnv('BENCH_ENTRY_CUSTOMERS', 300);
+    const entry = await ctx.profiled('entry', () => runEntry(ctx, customers));
+    result.entry = entry;
+    if (phases.has('latency')) {
+      const durationS = intEnv('BENCH_LATENCY_S', 15);
+      result.latency = await runLatency(ctx, entry.engine.capacityPerSec, [0.5, 0.9], durationS);
+    }
+  }
+  // After entry and latency, so that the worker is warm and what grows is per customer.
+  if (phases.has('footprint'))
+    result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 300));
+  if (phases.has('delivery')) result.delivery = await ctx.profiled('delivery', () => runDelivery(ctx));
 }
 
 main().then(

@@ -116,6 +116,21 @@ export async function sendError(
   throw new Error('send succeeded, expected it to fail');
 }
 
+/**
+ * Registers an afterEach that closes what a test started, last started first; returns the
+ * function that enrols a harness or fake server, so tests need no `let x | undefined` for cleanup.
+ */
+export function closeAfterEach(): <T extends { close(): Promise<void> }>(thing: T) => T {
+  const started: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    while (started.length > 0) await started.pop()!.close();
+  });
+  return (thing) => {
+    started.push(thing);
+    return thing;
+  };
+}
+
 export type TempDir = { dir: string; remove(): Promise<void> };
 
 export async function tempDir(): Promise<TempDir> {

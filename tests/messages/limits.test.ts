@@ -118,36 +118,18 @@ describe('limits at render', () => {
     t.write('miniprogram/plain.zh-CN.hbs', '{{event.text}}');
     const store = loadTemplates(t.dir);
     const context = (properties: Record<string, unknown>) => contextFor({}, properties);
-    expect(
-      store.render('miniprogram', 'reminder', 'zh-CN', context({ text: '字'.repeat(20), status: '待付款' }))
-        .body,
-    ).toContain('thing1');
-    expect(
-      renderError(() =>
-        store.render(
-          'miniprogram',
-          'reminder',
-          'zh-CN',
-          context({ text: '字'.repeat(21), status: '待付款' }),
-        ),
-      ).exceeded,
-    ).toEqual({
+    const reminder = (properties: Record<string, unknown>) =>
+      store.render('miniprogram', 'reminder', 'zh-CN', context(properties));
+    expect(reminder({ text: '字'.repeat(20), status: '待付款' }).body).toContain('thing1');
+    expect(renderError(() => reminder({ text: '字'.repeat(21), status: '待付款' })).exceeded).toEqual({
       field: 'thing1',
       unit: 'chars',
       limit: 20,
       actual: 21,
       message: 'mini-program field thing1 has 21 characters; its type takes at most 20',
     });
-    expect(
-      renderError(() =>
-        store.render(
-          'miniprogram',
-          'reminder',
-          'zh-CN',
-          context({ text: '方案', status: '已经付款了' + '呀' }),
-        ),
-      ).exceeded,
-    ).toMatchObject({ field: 'phrase2', limit: 5, actual: 6 });
+    const phrase = renderError(() => reminder({ text: '方案', status: '已经付款了' + '呀' }));
+    expect(phrase.exceeded).toMatchObject({ field: 'phrase2', limit: 5, actual: 6 });
     // Plain text (for the outbox or a webhook) has no fields to check.
     expect(
       store.render('miniprogram', 'plain', 'zh-CN', context({ text: '字'.repeat(300) })).body,

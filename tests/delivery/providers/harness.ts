@@ -16,6 +16,18 @@ export async function startDeliveryHarness(
 }
 
 /**
+ * `message` queued once and its job waited for; returned with the error its touch records, after
+ * a pause of several backoff delays, so that a retry would have come by then.
+ */
+export async function queueOnce(harness: DeliveryHarness, message: DeliveryMessage) {
+  await harness.enqueue(message);
+  const { job, state } = await harness.finished(message);
+  const touchError = await harness.redis.hget(harness.keys.touch(message.idempotencyKey), 'error');
+  await sleep(200);
+  return { job, state, touchError };
+}
+
+/**
  * The at-most-once scenario every provider is put through: `message` queued twice (the second
  * time as `requeued`, as a retried activity would), its job waited for, then removed (as after
  * the retention period) and the message queued again. Returns both finished jobs, after a pause

@@ -8,9 +8,8 @@ import {
 } from '../../../delivery/providers/miniprogram';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { testRedis, uniquePrefix } from '../../support/redis';
-import type { DeliveryHarness } from '../harness';
-import { sendError, sleep, testMessage, type ReceivedRequest } from '../support';
-import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
+import { closeAfterEach, sendError, testMessage, type ReceivedRequest } from '../support';
+import { queueOnce, queueTwiceThenAgain, startDeliveryHarness } from './harness';
 import { startFakeWeChat, type FakeWeChat } from './servers';
 
 const APP = { appId: 'wx81161b1e0fcac95c', appSecret: 'mp-secret' };
@@ -256,17 +255,11 @@ function startMiniProgramHarness(api: FakeWeChat, options: { timeoutMs?: number 
 }
 
 describe('miniprogram through the delivery worker', () => {
-  let api: FakeWeChat | undefined;
-  let harness: DeliveryHarness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    await api?.close();
-    harness = api = undefined;
-  });
+  const closeAfterTest = closeAfterEach();
 
   test('busy then sent: one subscription message per key, even queued twice and again after', async () => {
-    api = await startFakeMiniProgramApi();
-    harness = await startMiniProgramHarness(api, { timeoutMs: 2000 });
+    const api = closeAfterTest(await startFakeMiniProgramApi());
+    const harness = closeAfterTest(await startMiniProgramHarness(api, { timeoutMs: 2000 }));
     api.script.push({ errcode: -1, errmsg: 'system error' });
     const { first, again } = await queueTwiceThenAgain(harness, reminder());
     expect(first.state).toBe('completed');
@@ -277,18 +270,13 @@ describe('miniprogram through the delivery worker', () => {
   });
 
   test('43101 fails the job at once: touch `failed` with the reason, no retry', async () => {
-    api = await startFakeMiniProgramApi();
-    harness = await startMiniProgramHarness(api);
+    const api = closeAfterTest(await startFakeMiniProgramApi());
+    const harness = closeAfterTest(await startMiniProgramHarness(api));
     api.script.push({ errcode: 43101, errmsg: 'user refuse to accept the msg' });
-    const message = reminder();
-    await harness.enqueue(message);
-    const { job, state } = await harness.finished(message);
+    const { job, state, touchError } = await queueOnce(harness, reminder());
     expect(state).toBe('failed');
     expect(job.attemptsMade).toBe(1);
-    expect(await harness.redis.hget(harness.keys.touch(message.idempotencyKey), 'error')).toContain(
-      'not subscribed',
-    );
-    await sleep(200);
+    expect(touchError).toContain('not subscribed');
     expect(api.to(SUBSCRIBE_SEND)).toHaveLength(1);
   });
 });

@@ -1,9 +1,16 @@
 import { createHash } from 'node:crypto';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { SmsGatewayProvider, type SmsGatewayOptions } from '../../../delivery/providers/sms-gateway';
-import type { DeliveryHarness } from '../harness';
-import { json, reply, sendError, sleep, startHttpServer, testMessage, type TestHttpServer } from '../support';
-import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
+import {
+  closeAfterEach,
+  json,
+  reply,
+  sendError,
+  startHttpServer,
+  testMessage,
+  type TestHttpServer,
+} from '../support';
+import { queueOnce, queueTwiceThenAgain, startDeliveryHarness } from './harness';
 
 /** A gateway in the common style: JSON in, `{"code": "0"}` out, error codes for the rest. */
 function gateway(api: TestHttpServer, overrides: Partial<SmsGatewayOptions> = {}): SmsGatewayProvider {
@@ -199,26 +206,30 @@ describe('SmsGatewayProvider against a local gateway', () => {
   });
 });
 
-describe('sms-gateway through the delivery worker', () => {
-  let api: TestHttpServer | undefined;
-  let harness: DeliveryHarness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    await api?.close();
-    harness = api = undefined;
+/** The delivery workers with the sms channel on the gateway at `api`, code 0 meaning sent. */
+function startGatewayHarness(
+  api: TestHttpServer,
+  options: { timeoutMs?: number; errorCodes?: { permanent: string[] } },
+) {
+  return startDeliveryHarness('sms', {
+    type: 'sms-gateway',
+    url: `${api.baseUrl}/v1/sms/send`,
+    body: { fields: { mobile: '{{to}}', content: '{{body}}' } },
+    success: { field: 'code', equals: ['0'] },
+    ...options,
   });
+}
+
+describe('sms-gateway through the delivery worker', () => {
+  const closeAfterTest = closeAfterEach();
 
   test('a 503 then code 0: one message at the gateway per key, even queued again after it was sent', async () => {
-    api = await startHttpServer((res) =>
-      api!.requests.length === 1 ? reply(res, 503, 'busy') : json(res, 200, { code: '0' }),
+    const api: TestHttpServer = closeAfterTest(
+      await startHttpServer((res) =>
+        api.requests.length === 1 ? reply(res, 503, 'busy') : json(res, 200, { code: '0' }),
+      ),
     );
-    harness = await startDeliveryHarness('sms', {
-      type: 'sms-gateway',
-      url: `${api.baseUrl}/v1/sms/send`,
-      body: { fields: { mobile: '{{to}}', content: '{{body}}' } },
-      success: { field: 'code', equals: ['0'] },
-      timeoutMs: 2000,
-    });
+    const harness = closeAfterTest(await startGatewayHarness(api, { timeoutMs: 2000 }));
     const message = testMessage();
     const { first, again } = await queueTwiceThenAgain(harness, message, {
       ...message,
@@ -236,23 +247,14 @@ describe('sms-gateway through the delivery worker', () => {
   });
 
   test('an invalid-number code fails the job at once; touch `failed` with the reason', async () => {
-    api = await startHttpServer((res) => json(res, 200, { code: '1001', msg: 'invalid mobile number' }));
-    harness = await startDeliveryHarness('sms', {
-      type: 'sms-gateway',
-      url: `${api.baseUrl}/v1/sms/send`,
-      body: { fields: { mobile: '{{to}}', content: '{{body}}' } },
-      success: { field: 'code', equals: ['0'] },
-      errorCodes: { permanent: ['1001'] },
-    });
-    const message = testMessage();
-    await harness.enqueue(message);
-    const { job, state } = await harness.finished(message);
+    const api = closeAfterTest(
+      await startHttpServer((res) => json(res, 200, { code: '1001', msg: 'invalid mobile number' })),
+    );
+    const harness = closeAfterTest(await startGatewayHarness(api, { errorCodes: { permanent: ['1001'] } }));
+    const { job, state, touchError } = await queueOnce(harness, testMessage());
     expect(state).toBe('failed');
     expect(job.attemptsMade).toBe(1);
-    expect(await harness.redis.hget(harness.keys.touch(message.idempotencyKey), 'error')).toContain(
-      'invalid mobile number',
-    );
-    await sleep(200); // several backoff delays: a retry would have come by now
+    expect(touchError).toContain('invalid mobile number');
     expect(api.requests).toHaveLength(1);
   });
 });

@@ -2,9 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { htmlToText, messageIdFor, SmtpProvider, type SmtpOptions } from '../../../delivery/providers/smtp';
-import type { DeliveryHarness } from '../harness';
-import { sendError, sleep, testMessage } from '../support';
-import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
+import { closeAfterEach, sendError, testMessage } from '../support';
+import { queueOnce, queueTwiceThenAgain, startDeliveryHarness } from './harness';
 
 interface ReceivedMail {
   from: string;
@@ -281,26 +280,24 @@ describe('htmlToText', () => {
 });
 
 describe('smtp through the delivery worker', () => {
-  let server: TestSmtpServer | undefined;
-  let harness: DeliveryHarness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    await server?.close();
-    harness = server = undefined;
-  });
+  const closeAfterTest = closeAfterEach();
 
   test('greylisted (451) then accepted: one email per key, queued twice and again after', async () => {
-    server = await startSmtpServer({
-      rcpt: (_, attempt) => (attempt === 1 ? reply(451, 'Greylisted, try again later') : undefined),
-    });
-    harness = await startDeliveryHarness('email', {
-      type: 'smtp',
-      host: '127.0.0.1',
-      port: server.port,
-      secure: false,
-      from: 'Qimu Home <hello@qimu.example.com>',
-      socketTimeoutMs: 2000,
-    });
+    const server = closeAfterTest(
+      await startSmtpServer({
+        rcpt: (_, attempt) => (attempt === 1 ? reply(451, 'Greylisted, try again later') : undefined),
+      }),
+    );
+    const harness = closeAfterTest(
+      await startDeliveryHarness('email', {
+        type: 'smtp',
+        host: '127.0.0.1',
+        port: server.port,
+        secure: false,
+        from: 'Qimu Home <hello@qimu.example.com>',
+        socketTimeoutMs: 2000,
+      }),
+    );
     const message = email();
     const { first, again } = await queueTwiceThenAgain(harness, message);
     expect(first.state).toBe('completed');
@@ -314,20 +311,19 @@ describe('smtp through the delivery worker', () => {
   });
 
   test('550 mailbox unavailable fails the job at once; touch `failed`', async () => {
-    server = await startSmtpServer({ rcpt: () => reply(550, 'Mailbox unavailable') });
-    harness = await startDeliveryHarness('email', {
-      type: 'smtp',
-      host: '127.0.0.1',
-      port: server.port,
-      from: 'hello@qimu.example.com',
-    });
-    const message = email();
-    await harness.enqueue(message);
-    const { job, state } = await harness.finished(message);
+    const server = closeAfterTest(await startSmtpServer({ rcpt: () => reply(550, 'Mailbox unavailable') }));
+    const harness = closeAfterTest(
+      await startDeliveryHarness('email', {
+        type: 'smtp',
+        host: '127.0.0.1',
+        port: server.port,
+        from: 'hello@qimu.example.com',
+      }),
+    );
+    const { job, state, touchError } = await queueOnce(harness, email());
     expect(state).toBe('failed');
     expect(job.attemptsMade).toBe(1);
-    expect(await harness.redis.hget(harness.keys.touch(message.idempotencyKey), 'error')).toContain('550');
-    await sleep(200);
+    expect(touchError).toContain('550');
     expect(server.recipients).toHaveLength(1);
   });
 });

@@ -3,8 +3,7 @@ import { RedisKeys } from '../../../customers/keys';
 import { PermanentDeliveryError } from '../../../delivery/providers/provider';
 import { WeComProvider, type WeComOptions } from '../../../delivery/providers/wecom';
 import { testRedis, uniquePrefix } from '../../support/redis';
-import type { DeliveryHarness } from '../harness';
-import { sendError, testMessage } from '../support';
+import { closeAfterEach, sendError, testMessage } from '../support';
 import { queueTwiceThenAgain, startDeliveryHarness } from './harness';
 import { startFakeWeChat, type FakeWeChat } from './servers';
 
@@ -241,22 +240,18 @@ describe('WeComProvider against a local WeCom API', () => {
 });
 
 describe('wecom through the delivery worker', () => {
-  let api: FakeWeChat | undefined;
-  let harness: DeliveryHarness | undefined;
-  afterEach(async () => {
-    await harness?.close();
-    await api?.close();
-    harness = api = undefined;
-  });
+  const closeAfterTest = closeAfterEach();
 
   test('busy, then an expired token, then sent: one task per key, queued twice and again after', async () => {
-    api = await startFakeWeCom();
-    harness = await startDeliveryHarness('wecom', {
-      type: 'wecom',
-      ...CORP,
-      baseUrl: api.baseUrl,
-      timeoutMs: 2000,
-    });
+    const api = closeAfterTest(await startFakeWeCom());
+    const harness = closeAfterTest(
+      await startDeliveryHarness('wecom', {
+        type: 'wecom',
+        ...CORP,
+        baseUrl: api.baseUrl,
+        timeoutMs: 2000,
+      }),
+    );
     // First attempt: WeCom busy. Second: the token expired meanwhile, refreshed, then accepted.
     api.script.push(
       { errcode: -1, errmsg: 'system busy' },
