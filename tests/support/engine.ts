@@ -125,15 +125,23 @@ export async function startEngine(options: EngineOptions) {
     taskQueue,
     keys,
     redis,
-    /** Routes a track call as the router worker would; returns its message id with the result. */
+    /**
+     * Routes a track call as the router worker would; returns its message id with the result.
+     * `repeat`: as the worker routes a retried job (its first attempt may have done part of it).
+     */
     track: async (
       userId: string,
       event: string,
       properties: Record<string, unknown> = {},
       messageId = nextId(),
+      repeat = false,
     ) => ({
       messageId,
-      ...(await routeEvent(routerDeps, { type: 'track', userId, event, properties, messageId, ...times() })),
+      ...(await routeEvent(
+        routerDeps,
+        { type: 'track', userId, event, properties, messageId, ...times() },
+        { repeat },
+      )),
     }),
     /** Routes an identify call as the router worker would. */
     identify: (userId: string, traits: Record<string, unknown>) =>

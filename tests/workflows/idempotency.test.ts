@@ -116,4 +116,50 @@ describe('nothing is sent twice', () => {
       await engine.stop();
     }
   });
+
+  test('a retried entry job whose first attempt started a run that has ended since enters nothing', async () => {
+    // The drill found this: a worker killed after signalWithStart but before marking the event
+    // processed; BullMQ retries the job after the run completed, which must not start a second run.
+    const engine = await startEngine({
+      client: setup.env.client,
+      nativeConnection: setup.env.nativeConnection,
+    });
+    try {
+      await engine.profiles.merge('idem-retried-entry', TRAITS);
+      const first = await engine.track(
+        'idem-retried-entry',
+        'segment_entered',
+        { segment: 'dormant' },
+        'entry-1',
+      );
+      expect(first.entered).toEqual(['dormant-reactivation']);
+      const handle = setup.env.client.workflow.getHandle(
+        journeyWorkflowId('dormant-reactivation', 'idem-retried-entry'),
+      );
+      const { runId } = await handle.describe();
+      await handle.result();
+
+      const retried = await engine.track(
+        'idem-retried-entry',
+        'segment_entered',
+        { segment: 'dormant' },
+        'entry-1',
+        true,
+      );
+      expect(retried.entered).toEqual([]);
+      expect((await handle.describe()).runId).toBe(runId);
+      // A new entry event (another messageId) does start a new run: re-entry after the end is allowed.
+      const again = await engine.track(
+        'idem-retried-entry',
+        'segment_entered',
+        { segment: 'dormant' },
+        'entry-2',
+        true,
+      );
+      expect(again.entered).toEqual(['dormant-reactivation']);
+      expect((await handle.describe()).runId).not.toBe(runId);
+    } finally {
+      await engine.stop();
+    }
+  });
 });
