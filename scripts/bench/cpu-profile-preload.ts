@@ -7,8 +7,8 @@ import { isMainThread } from 'node:worker_threads';
  * Loaded into app processes with `node --require` (through NODE_OPTIONS, which refuses
  * --cpu-prof) when the bench runs with BENCH_CPU_PROF=dir. The bench writes a phase name into
  * `<dir>/.phase` to start the V8 CPU profiler of the main thread and empties it to stop; the
- * profile goes to `<dir>/<phase>-<roles>.cpuprofile`. (A file, not a signal: SIGUSR2 stopped the
- * Temporal worker in the same process from taking tasks.)
+ * profile goes to `<dir>/<phase>-<roles>.cpuprofile`. (A file, not a signal: with a SIGUSR2 handler
+ * installed, the Temporal worker in the same process took no tasks in our runs.)
  */
 
 const dir = process.env.BENCH_CPU_PROF_DIR;
@@ -18,6 +18,14 @@ if (dir && isMainThread) {
   session.connect();
   const roles = (process.env.TOUCHPOINT_ROLES ?? 'all').replace(/,/g, '+');
   let current = '';
+  const write = (phase: string) =>
+    // An in-thread inspector session answers synchronously, so this also works in an 'exit' handler.
+    session.post('Profiler.stop', (err, result) => {
+      if (err) return void process.stderr.write(`cpu profile failed: ${err.message}\n`);
+      writeFileSync(path.join(dir, `${phase}-${roles}.cpuprofile`), JSON.stringify(result.profile));
+    });
+  // A process stopped while its phase is still being profiled writes it on the way out.
+  process.on('exit', () => current && write(current));
   setInterval(() => {
     let wanted = '';
     try {
@@ -28,12 +36,7 @@ if (dir && isMainThread) {
     if (wanted === current) return;
     const finished = current;
     current = wanted;
-    if (finished) {
-      session.post('Profiler.stop', (err, result) => {
-        if (err) return void process.stderr.write(`cpu profile failed: ${err.message}\n`);
-        writeFileSync(path.join(dir, `${finished}-${roles}.cpuprofile`), JSON.stringify(result.profile));
-      });
-    }
+    if (finished) write(finished);
     if (wanted) session.post('Profiler.enable', () => session.post('Profiler.start'));
   }, 200).unref();
 }

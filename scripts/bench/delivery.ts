@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { RedisKeys } from '../../customers/keys';
+import { TouchLog } from '../../customers/touches';
 import { loadChannelConfig } from '../../delivery/channel-config';
 import type { DeliveryMessage } from '../../delivery/message';
 import { closeDeliveryQueues, createDeliveryQueues, enqueueDelivery } from '../../delivery/queues';
@@ -31,18 +33,20 @@ export async function runDelivery(ctx: BenchContext) {
   await writeFile(configFile, channelsYaml());
   const channels = loadChannelConfig(configFile);
   const prefix = `${ctx.queuePrefix}-delivery`;
+  const keyPrefix = `${ctx.keyPrefix}-delivery`;
   const app = new AppProcess(
     dir,
     0,
     ctx.appEnv('delivery', {
       TOUCHPOINT_CONFIG: configFile,
       TOUCHPOINT_QUEUE_PREFIX: prefix,
-      TOUCHPOINT_KEY_PREFIX: `${ctx.keyPrefix}-delivery`,
+      TOUCHPOINT_KEY_PREFIX: keyPrefix,
       TOUCHPOINT_OUTBOX_DIR: outboxDir,
     }),
     'delivery',
   );
   const queues = createDeliveryQueues(ctx.redis, prefix);
+  const touches = new TouchLog(ctx.redis, new RedisKeys(keyPrefix));
   try {
     await app.start();
     const results: Record<string, unknown> = {};
@@ -50,7 +54,14 @@ export async function runDelivery(ctx: BenchContext) {
       const queue = queues[plan.channel];
       await queue.pause();
       const messages = Array.from({ length: plan.messages }, (_, i) => message(ctx, plan.channel, i));
-      await forEachConcurrently(messages, 50, (m) => enqueueDelivery(queue, m, channels[plan.channel]));
+      // As the send activity does: the touch first (its outcome is recorded on it), then the job.
+      await forEachConcurrently(messages, 50, async (m) => {
+        const { journeyId, journeyVersion, customerId, stepId, channel, template } = m;
+        const step = { journeyId, journeyVersion, customerId, stepId, channel, template };
+        const touch = { ...step, status: 'queued', at: m.queuedAt, message: JSON.stringify(m) };
+        await touches.recordOnce(m.idempotencyKey, touch, `step:${stepId}:sent`);
+        await enqueueDelivery(queue, m, channels[plan.channel]);
+      });
       const tail = await OutboxTail.start(outboxDir, plan.channel);
       const limit = plan.rateLimit ? `${plan.rateLimit.max}/${plan.rateLimit.perMs} ms` : 'no limit';
       log(`delivery: ${plan.messages} ${plan.channel} messages, ${limit}`);

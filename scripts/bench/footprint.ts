@@ -1,10 +1,5 @@
 import { stat } from 'node:fs/promises';
 import v8 from 'node:v8';
-import { RedisKeys } from '../../customers/keys';
-import { deliveryJobId, deliveryQueueName } from '../../delivery/message';
-import type { Channel } from '../../language/types';
-import { EVENTS_QUEUE, eventJobId } from '../../queues/events';
-import { journeyWorkflowId } from '../../workflows/definitions';
 import { enterJourney } from './entry';
 import { rssMiB } from './machine';
 import { log, type BenchContext } from './setup';
@@ -26,6 +21,7 @@ export async function runFootprint(ctx: BenchContext, customers: number) {
   await identifyCustomers(ctx, [...warmUp, ...ids]);
   await enterJourney(ctx, warmUp); // so that code loading and first allocations are not counted
   await sleep(SETTLE_MS);
+  const keysBefore = await keyNames(ctx);
   // Two halves: if the second adds as much as the first, the growth is per customer, not warm-up.
   const snapshots = [await snapshot(ctx)];
   for (const half of halves) {
@@ -73,7 +69,7 @@ export async function runFootprint(ctx: BenchContext, customers: number) {
     workerRssKiBPerCachedRun: workerRss === null ? null : round((workerRss * 1024) / 10_000),
     /** The SDK default from the heap limit (Touchpoint sets none). */
     workerMaxCachedWorkflows: cacheSize,
-    redisBytesPerCustomer: await bytesPerCustomer(ctx, ids.slice(0, 20)),
+    redisBytesPerCustomer: await newKeysPerCustomer(ctx, keysBefore, customers),
     runningJourneysOnTaskQueue: running.count,
   };
 }
@@ -100,46 +96,48 @@ async function snapshot(ctx: BenchContext): Promise<Snapshot> {
   };
 }
 
+/** Every key name in Redis (the bench's own servers, or its prefixes on given ones). */
+async function keyNames(ctx: BenchContext): Promise<Set<string>> {
+  const names = new Set<string>();
+  const stream = ctx.redis.scanStream({ match: `${ctx.keyPrefix}*`, count: 1000 });
+  for await (const keys of stream as AsyncIterable<string[]>) for (const key of keys) names.add(key);
+  return names;
+}
+
 /**
- * Average MEMORY USAGE of the keys one customer leaves, by kind: the lasting state (profile,
- * touches, delivery markers, dedupe markers) and the BullMQ job records kept after completion
- * (removeOnComplete: a day, at most 100 000 per queue).
+ * What the keys that appeared while the customers entered weigh (MEMORY USAGE), by kind, per
+ * customer: Touchpoint's own keys by their name (`<prefix>:profile:…` is `profile`), BullMQ's by
+ * queue (job records are kept after completion: a day, at most 100 000 per queue). Growth of
+ * keys that existed before (queue indexes, counters) is in used_memory only.
  */
-async function bytesPerCustomer(ctx: BenchContext, customerIds: string[]) {
-  const keys = new RedisKeys(ctx.keyPrefix);
-  const job = (queue: string, id: string) => `${ctx.queuePrefix}:${queue}:${id}`;
-  const totals: Record<string, number> = {};
-  const add = async (kind: string, key: string) => {
-    totals[kind] = (totals[kind] ?? 0) + (((await ctx.redis.memory('USAGE', key)) as number | null) ?? 0);
-  };
-  for (const id of customerIds) {
-    const touchKeys = await ctx.redis.zrange(keys.customerTouches(id), 0, -1);
-    await add('profile', keys.profile(id));
-    await add('touchHistory', keys.customerTouches(id));
-    for (const touch of touchKeys) {
-      const channel = touch.split('/')[2] === 'offer-sms' ? 'sms' : 'wecom';
-      await add('touchRecords', keys.touch(touch));
-      await add('deliveryMarkers', keys.delivery(touch));
-      await add('deliveryJobsKept', job(deliveryQueueName(channel as Channel), deliveryJobId(touch)));
-    }
-    const firstRunId = touchKeys[0]?.split('/')[1];
-    await add(
-      'countedMarkers',
-      keys.counted(`${journeyWorkflowId('dormant-reactivation', id)}/${firstRunId}/entered`),
-    );
-    for (const messageId of [`${id}-identify`, `${id}-dormant`]) {
-      await add('processedMarkers', keys.processedEvent(messageId));
-      await add('eventJobsKept', job(EVENTS_QUEUE, eventJobId(messageId)));
-    }
+async function newKeysPerCustomer(ctx: BenchContext, before: Set<string>, customers: number) {
+  const added = [...(await keyNames(ctx))].filter((key) => !before.has(key));
+  const bytes: Record<string, number> = {};
+  for (let i = 0; i < added.length; i += 1000) {
+    const chunk = added.slice(i, i + 1000);
+    const pipeline = ctx.redis.pipeline();
+    for (const key of chunk) pipeline.memory('USAGE', key);
+    const sizes = (await pipeline.exec()) ?? [];
+    chunk.forEach((key, j) => {
+      const kind = kindOf(ctx, key);
+      bytes[kind] = (bytes[kind] ?? 0) + Number(sizes[j]?.[1] ?? 0);
+    });
   }
   const perCustomer = Object.fromEntries(
-    Object.entries(totals).map(([kind, bytes]) => [kind, Math.round(bytes / customerIds.length)]),
+    Object.entries(bytes)
+      .sort((a, b) => b[1] - a[1])
+      .map(([kind, total]) => [kind, Math.round(total / customers)]),
   );
   return {
     ...perCustomer,
     total: Object.values(perCustomer).reduce((a, b) => a + b, 0),
-    sample: customerIds.length,
+    keysPerCustomer: round(added.length / customers, 1),
   };
+}
+
+function kindOf(ctx: BenchContext, key: string): string {
+  if (key.startsWith(`${ctx.queuePrefix}:`)) return `bullmq ${key.split(':')[1]} jobs`;
+  return key.slice(ctx.keyPrefix.length + 1).split(':')[0] ?? key;
 }
 
 /** @temporalio/worker's default for reuseV8Context workers, from this Node's heap limit. */

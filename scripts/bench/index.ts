@@ -98,8 +98,16 @@ async function runPhases(ctx: BenchContext, phases: Set<Phase>, result: Record<s
   }
   // After entry and latency, so that the worker is warm and what grows is per customer.
   if (phases.has('footprint'))
-    result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 300));
+    result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 400));
   if (phases.has('delivery')) result.delivery = await ctx.profiled('delivery', () => runDelivery(ctx));
+  // Error replies Redis sent during the run (INFO errorstats): expected to be none.
+  const errorStats = await ctx.redis.info('errorstats');
+  result.redisErrorReplies = Object.fromEntries(
+    [...errorStats.matchAll(/^errorstat_(\S+):count=(\d+)/gm)].map(([, name, count]) => [
+      name,
+      Number(count),
+    ]),
+  );
 }
 
 main().then(

@@ -26,6 +26,11 @@ function owner(url: string, functionName: string): string {
   return own ? `touchpoint ${own[1]}/` : url;
 }
 
+/** The file from its package or project folder on: `ioredis/built/Pipeline.js`, `server/app.js`. */
+function where(url: string): string {
+  return /node_modules\/(.*)$/.exec(url)?.[1] ?? /\/dist\/(.*)$/.exec(url)?.[1] ?? url;
+}
+
 function main(): void {
   const [file, topArg] = process.argv.slice(2);
   if (!file) throw new Error('usage: profile-summary <file.cpuprofile> [top]');
@@ -44,20 +49,22 @@ function main(): void {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     const who = owner(url, functionName);
     byOwner.set(who, (byOwner.get(who) ?? 0) + ms);
-    const name = `${functionName || '(anonymous)'} ${who}${url ? `:${lineNumber + 1}` : ''}`;
+    const name = `${functionName || '(anonymous)'} ${where(url) || who}${url ? `:${lineNumber + 1}` : ''}`;
     byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
   }
+  const lines = [`${file}: ${(total / 1000).toFixed(1)} s sampled`];
   const show = (title: string, map: Map<string, number>) => {
-    process.stdout.write(`\n${title}\n`);
+    lines.push('', title);
     for (const [name, ms] of [...map].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      process.stdout.write(
-        `${((ms / total) * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(7)} ms  ${name}\n`,
+      lines.push(
+        `${((ms / total) * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(7)} ms  ${name}`,
       );
     }
   };
-  process.stdout.write(`${file}: ${(total / 1000).toFixed(1)} s sampled\n`);
   show('self time by owner', byOwner);
   show('self time by function', byFunction);
+  process.stdout.on('error', () => {}); // e.g. piped into head
+  process.stdout.write(`${lines.join('\n')}\n`);
 }
 
 main();

@@ -125,6 +125,10 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   const writeKey = `write-${randomBytes(12).toString('hex')}`;
   const names = { queuePrefix: `${runId}-bull`, keyPrefix: runId, taskQueue: `${runId}-journeys` };
   const outboxDir = path.join(dir, 'outbox');
+  // The bench measures the engine's path, not its rules: without this, sends in the customers'
+  // night (21:00–09:00 Asia/Shanghai by default) would wait for the morning.
+  const configFile = path.join(dir, 'touchpoint.yaml');
+  await writeFile(configFile, 'rules:\n  quietHours: false\n');
   const profileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
   const appEnv = (_name: string, extra: Record<string, string> = {}) => ({
@@ -137,6 +141,7 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     TOUCHPOINT_KEY_PREFIX: names.keyPrefix,
     TOUCHPOINT_TASK_QUEUE: names.taskQueue,
     TOUCHPOINT_OUTBOX_DIR: outboxDir,
+    TOUCHPOINT_CONFIG: configFile,
     LOG_LEVEL: 'warn',
     // BENCH_CPU_PROF=dir: the app processes can be profiled phase by phase (profiled()).
     ...(profileDir && {
