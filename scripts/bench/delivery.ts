@@ -37,7 +37,7 @@ export async function runDelivery(ctx: BenchContext) {
   const app = new AppProcess(
     dir,
     0,
-    ctx.appEnv('delivery', {
+    ctx.appEnv({
       TOUCHPOINT_CONFIG: configFile,
       TOUCHPOINT_QUEUE_PREFIX: prefix,
       TOUCHPOINT_KEY_PREFIX: keyPrefix,

@@ -6,7 +6,7 @@ import { benchEmptyWorkflow, benchSignal } from './empty-workflow';
 import { CpuMeter } from './machine';
 import { OutboxTail } from './outbox';
 import { log, type BenchContext } from './setup';
-import { forEachConcurrently, perSecond, round, sleep, summarize, until } from './stats';
+import { forEachConcurrently, perSecond, round, summarize, until } from './stats';
 import { dormantEntry, identifyCustomers, post, queueIdle } from './traffic';
 
 /** The router's BullMQ concurrency (router/worker.ts): how many signalWithStart calls it has in flight. */
@@ -74,10 +74,10 @@ export async function enterJourney(ctx: BenchContext, customerIds: string[], tim
   try {
     const t0 = Date.now();
     let routedAt: number | undefined;
-    const sent = forEachConcurrently(customerIds, HTTP_CONCURRENCY, (id) =>
+    await forEachConcurrently(customerIds, HTTP_CONCURRENCY, (id) =>
       post(ctx, '/v1/track', dormantEntry(id)),
-    ).then(() => Date.now());
-    const httpDoneAt = await sent;
+    );
+    const httpDoneAt = Date.now();
     await until(
       () =>
         `${customerIds.length} customers to reach the WeCom step (SMS sent to ${sms.countOf(customerIds)}, ` +
@@ -173,6 +173,5 @@ async function rawSignalWithStart(ctx: BenchContext, count: number) {
     worker.shutdown();
     await running;
     await connection.close();
-    await sleep(0);
   }
 }

@@ -126,7 +126,8 @@ async function newKeysPerCustomer(ctx: BenchContext, before: Set<string>, custom
   const perCustomer = Object.fromEntries(
     Object.entries(bytes)
       .sort((a, b) => b[1] - a[1])
-      .map(([kind, total]) => [kind, Math.round(total / customers)]),
+      .map(([kind, total]): [string, number] => [kind, Math.round(total / customers)])
+      .filter(([, perCustomer]) => perCustomer !== 0), // e.g. a queue's meta key, made once
   );
   return {
     ...perCustomer,

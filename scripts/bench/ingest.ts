@@ -110,8 +110,9 @@ async function httpRun(
     non2xx: result.non2xx,
     errors: result.errors,
     timeouts: result.timeouts,
-    /** Jobs found on the queue afterwards: must equal accepted × eventsPerRequest. */
+    /** Jobs found on the queue afterwards: at least accepted × eventsPerRequest (more: answers cut off at the end). */
     queuedEvents: queued,
+    lostEvents: Math.max(0, accepted * eventsPerRequest - queued),
     cpuPercent,
   };
 }

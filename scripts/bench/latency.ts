@@ -33,9 +33,9 @@ export async function runLatency(
 
 async function latencyAt(ctx: BenchContext, rate: number, fraction: number, durationS: number) {
   const count = Math.max(10, Math.round(rate * durationS));
-  const ids = Array.from({ length: count }, (_, i) => `${ctx.runId}-lat${fraction * 100}-${i}`);
+  const ids = Array.from({ length: count }, (_, i) => `${ctx.runId}-lat${Math.round(fraction * 100)}-${i}`);
   await identifyCustomers(ctx, ids);
-  log(`latency: ${round(rate)} entries/s (${fraction * 100} % of capacity), ${count} customers`);
+  log(`latency: ${round(rate)} entries/s (${Math.round(fraction * 100)} % of capacity), ${count} customers`);
 
   const sms = await OutboxTail.start(ctx.outboxDir, 'sms');
   const wecom = await OutboxTail.start(ctx.outboxDir, 'wecom');

@@ -61,7 +61,7 @@ export interface BenchContext {
   /** Router, Temporal worker and delivery workers in one process. */
   worker: AppProcess;
   /** Env for an app process on this run's servers and names; `extra` wins. */
-  appEnv(name: string, extra?: Record<string, string>): Record<string, string>;
+  appEnv(extra?: Record<string, string>): Record<string, string>;
   /** Pids to watch for CPU use. */
   pids(): Record<string, number | undefined>;
   /** Runs `phase` with every app process's CPU profiled, when BENCH_CPU_PROF is set. */
@@ -111,8 +111,10 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
         )
       : undefined,
   };
+  // A given REDIS_URL may hold a password: not logged.
   log(
-    `redis ${redisServer ? 'started' : 'given'}: ${redisUrl}; Temporal ${temporalServer ? 'started' : 'given'}: ${temporalAddress}`,
+    `redis: ${redisServer ? `started at ${redisUrl}` : 'REDIS_URL'}; ` +
+      `Temporal: ${temporalServer ? 'started at ' : ''}${temporalAddress}`,
   );
 
   const redisOptions: RedisOptions = { ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: null };
@@ -122,8 +124,15 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   cleanup.add('close bench Temporal connection', () => connection.close());
   const temporal = new Client({ connection, namespace });
 
-  const writeKey = `write-${randomBytes(12).toString('hex')}`;
   const names = { queuePrefix: `${runId}-bull`, keyPrefix: runId, taskQueue: `${runId}-journeys` };
+  if (!redisServer || !temporalServer) {
+    // Runs after the app processes have stopped (cleanup goes in reverse).
+    cleanup.add('remove bench data from the given servers', () =>
+      removeBenchData({ redis, temporal, namespace, runId, taskQueue: names.taskQueue }),
+    );
+  }
+
+  const writeKey = `write-${randomBytes(12).toString('hex')}`;
   const outboxDir = path.join(dir, 'outbox');
   // The bench measures the engine's path, not its rules: without this, sends in the customers'
   // night (21:00–09:00 Asia/Shanghai by default) would wait for the morning.
@@ -131,7 +140,7 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   await writeFile(configFile, 'rules:\n  quietHours: false\n');
   const profileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
-  const appEnv = (_name: string, extra: Record<string, string> = {}) => ({
+  const appEnv = (extra: Record<string, string> = {}) => ({
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_NAMESPACE: namespace,
     REDIS_URL: redisUrl,
@@ -156,19 +165,13 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     await mkdir(d, { recursive: true });
     return d;
   };
-  const worker = new AppProcess(await appDir('worker'), 0, appEnv('worker'), 'router,journeys,delivery');
-  const api = new AppProcess(await appDir('api'), await freePort(), appEnv('api'), 'api');
+  const worker = new AppProcess(await appDir('worker'), 0, appEnv(), 'router,journeys,delivery');
+  const api = new AppProcess(await appDir('api'), await freePort(), appEnv(), 'api');
   cleanup.add('stop worker process', () => stopApp(worker));
   cleanup.add('stop api process', () => stopApp(api));
   log('starting the app: api process and worker process (router, journeys, delivery)');
   await Promise.all([worker.start(), api.start()]);
   log(`app ready: api pid ${api.pid} on ${api.baseUrl}, worker pid ${worker.pid}`);
-
-  if (!redisServer || !temporalServer) {
-    cleanup.add('remove bench data from the given servers', () =>
-      removeBenchData({ redis, temporal, namespace, runId, taskQueue: names.taskQueue }),
-    );
-  }
 
   return {
     runId,
