@@ -116,7 +116,7 @@ async function newKeysPerCustomer(ctx: BenchContext, before: Set<string>, custom
   for (let i = 0; i < added.length; i += 1000) {
     const chunk = added.slice(i, i + 1000);
     const pipeline = ctx.redis.pipeline();
-    for (const key of chunk) pipeline.memory('USAGE', key);
+    for (const key of chunk) pipeline.memory('USAGE', key, 'SAMPLES', 0); // 0: every field, not an estimate
     const sizes = (await pipeline.exec()) ?? [];
     chunk.forEach((key, j) => {
       const kind = kindOf(ctx, key);
