@@ -21,8 +21,11 @@ return 1`;
 const RECORD_OUTCOME = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or string.sub(status, 1, 8) == 'skipped:' then return -1 end
+local stepId = redis.call('HGET', KEYS[1], 'stepId')
+-- A bare hash (only a status written by the delivery marker, no touch recorded) is no touch.
+if not stepId then return -1 end
 local outcome, at, reason = ARGV[1], ARGV[2], ARGV[3]
-local step = 'step:' .. redis.call('HGET', KEYS[1], 'stepId') .. ':'
+local step = 'step:' .. stepId .. ':'
 local first = redis.call('HSETNX', KEYS[1], outcome .. 'At', at)
 if outcome == 'opened' or outcome == 'clicked' then
   local counter = outcome == 'opened' and 'opens' or 'clicks'
