@@ -131,7 +131,7 @@ export async function startTouchpoint(
         taskQueue: settings.taskQueue,
         deps: {
           profiles,
-          touches: new TouchLog(redis, keys),
+          touches,
           stats: new JourneyStats(redis, keys),
           coupons,
           templates,

@@ -9,7 +9,7 @@ import {
 } from '@temporalio/workflow';
 import type { IssuedCoupon, JourneyActivities } from '../activities/types';
 import { evaluate, matchesEvent } from '../language/conditions';
-import type { EventMatcher, Journey, JourneyEvent, Step } from '../language/types';
+import type { Journey, JourneyEvent, Step } from '../language/types';
 import { stepKey } from '../runtime/search-attributes';
 import {
   type CarriedState,
@@ -72,7 +72,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     if (seen.has(event.messageId) || state.status !== 'running') return;
     remember(seen, event.messageId);
     traits = { ...traits, ...latest };
-    const goal = journey.exit.find((m) => matches(m, event, traits));
+    const goal = journey.exit.find((m) => matchesEvent(m, event, traits));
     if (goal) {
       state.status = 'converted';
       state.conversion = { event: event.event, messageId: event.messageId, at: new Date().toISOString() };
@@ -185,7 +185,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
         entry.detail = { timeoutAt: state.wakeAt };
         let received: JourneyEvent | undefined;
         const arrived = () => {
-          received ??= inbox.find((e) => matches({ event: step.event, where: step.where }, e, traits));
+          received ??= inbox.find((e) => matchesEvent(step, e, traits));
           return received !== undefined || state.status !== 'running';
         };
         await condition(arrived, step.timeoutMs);
@@ -235,10 +235,6 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
       coupons,
     };
   }
-}
-
-function matches(matcher: EventMatcher, event: JourneyEvent, traits: Record<string, unknown>): boolean {
-  return matchesEvent(matcher, event, traits);
 }
 
 function remember(seen: Set<string>, messageId: string): void {

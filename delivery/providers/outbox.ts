@@ -24,8 +24,16 @@ export class OutboxProvider implements Provider {
   async send(message: DeliveryMessage): Promise<void> {
     const { queuedAt: _queuedAt, ...fields } = message;
     const line: OutboxLine = { at: new Date().toISOString(), ...fields };
-    await mkdir(this.dir, { recursive: true });
-    await appendFile(this.fileFor(message.channel), `${JSON.stringify(line)}\n`);
+    const file = this.fileFor(message.channel);
+    const text = `${JSON.stringify(line)}\n`;
+    try {
+      await appendFile(file, text);
+    } catch (err) {
+      // The folder is made on the first write only, not on every message's hot path.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(this.dir, { recursive: true });
+      await appendFile(file, text);
+    }
   }
 
   /** Only asked after a crash mid-send, so a scan of the file is affordable. */

@@ -65,31 +65,25 @@ export interface CheckReport {
     /** Customers with more than one run of a journey (final check only). */
     enteredTwice?: number;
   };
-  touches: {
-    due: number;
-    delivered: number;
-    missing: number;
-    duplicate: number;
-    undue: number;
-    skipped: number;
-    redeliveredDedupedByKey: number;
-    webhookRefused: number;
-  };
+  touches: TouchCounts & { redeliveredDedupedByKey: number; webhookRefused: number };
   orders: { sent: number; converted: number; lateForTimeout: number; lost: number };
   problems: string[];
   /** Slow but not faulty: customers whose script changed course (see Customer.note). */
   notes: string[];
 }
 
+/** Touches of one customer, or of all of them, by what became of them. */
+interface TouchCounts {
+  due: number;
+  delivered: number;
+  missing: number;
+  duplicate: number;
+  undue: number;
+  skipped: number;
+}
+
 interface Verdict {
-  touches: {
-    due: number;
-    delivered: number;
-    missing: number;
-    duplicate: number;
-    undue: number;
-    skipped: number;
-  };
+  touches: TouchCounts;
   problems: string[];
   /** A run exists but has not closed. */
   stuck: boolean;
