@@ -60,15 +60,72 @@ export type SendOutcome =
 export interface ProgressRecord {
   journeyId: string;
   journeyVersion: number;
+  /** Set on a run's final record (converted/completed/exited): frees its entry-limit slot. */
+  customerId?: string;
   field: string;
   /** Counted once per key, however often the activity runs. */
   key: string;
+}
+
+/** `tag` / `untag` / `setTrait`: values already resolved by the workflow. Idempotent by nature. */
+export interface ProfileUpdate {
+  journeyId: string;
+  customerId: string;
+  stepId: string;
+  idempotencyKey: string;
+  addTags?: string[];
+  removeTags?: string[];
+  traits?: Record<string, unknown>;
+}
+
+/** A `webhook` step's POST, body already resolved; sent with `Idempotency-Key: idempotencyKey`. */
+export interface WebhookRequest {
+  journeyId: string;
+  journeyVersion: number;
+  customerId: string;
+  stepId: string;
+  target?: string;
+  url?: string;
+  body: Record<string, unknown>;
+  idempotencyKey: string;
+}
+
+/** Throws (so Temporal retries) on a retryable failure; a permanent refusal (4xx) is non-retryable. */
+export interface WebhookOutcome {
+  status: number;
+  url: string;
+}
+
+/** A `notify` step: an internal alert rendered from `templates/notify/<template>.<locale>.hbs`. */
+export interface NotifyRequest {
+  journeyId: string;
+  journeyVersion: number;
+  journeyName: string;
+  customerId: string;
+  stepId: string;
+  target: string;
+  template: string;
+  defaultLocale: string;
+  event: JourneyEvent;
+  coupons?: Record<string, IssuedCoupon>;
+  idempotencyKey: string;
+}
+
+export interface NotifyOutcome {
+  status: 'sent' | 'duplicate';
+  target: string;
+  /** The rendered text, for the run's path and the simulator. */
+  text: string;
 }
 
 /** The activities a journey workflow may call; implemented in activities/index.ts. */
 export interface JourneyActivities {
   sendMessage(request: SendRequest): Promise<SendOutcome>;
   issueCoupon(request: CouponRequest): Promise<IssuedCoupon>;
+  /** The profile's traits, with its tags as the array trait `tags`. */
   loadTraits(customerId: string): Promise<Record<string, unknown>>;
   recordProgress(record: ProgressRecord): Promise<void>;
+  updateProfile(update: ProfileUpdate): Promise<void>;
+  callWebhook(request: WebhookRequest): Promise<WebhookOutcome>;
+  notify(request: NotifyRequest): Promise<NotifyOutcome>;
 }

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { LineCounter, parse, parseDocument } from 'yaml';
+import { locate } from '../language/locate';
 
 /** Top-level sections of TOUCHPOINT_CONFIG; each is validated by the module that owns it. */
-export const CONFIG_SECTIONS = ['channels', 'rules'] as const;
+export const CONFIG_SECTIONS = ['channels', 'rules', 'webhooks', 'notify'] as const;
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 
 /**
@@ -26,4 +27,24 @@ export function readConfigFile(file?: string): Partial<Record<ConfigSection, unk
     }
   }
   return raw as Partial<Record<ConfigSection, unknown>>;
+}
+
+/**
+ * `file:line:column` of a path (as zod reports it, section first) in the config file, for error
+ * messages; just `file` when the file cannot be read or parsed again.
+ */
+export function configLocation(file: string | undefined, path: readonly PropertyKey[]): string {
+  if (!file) return '(config)';
+  try {
+    const lines = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines });
+    const at = locate(
+      doc,
+      lines,
+      path.filter((p): p is string | number => typeof p !== 'symbol'),
+    );
+    return `${file}:${at.line}:${at.column}`;
+  } catch {
+    return file;
+  }
 }

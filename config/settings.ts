@@ -9,6 +9,11 @@ export interface Settings {
   /** Root for embedded state: temporal.db, redis/, outbox/, keys.json. */
   dataDir: string;
   journeysDir: string;
+  /**
+   * TOUCHPOINT_SEED_JOURNEYS (default true): at start-up, publish the journeys/ files that are new
+   * or changed into the journey registry (by `startup`). `false`: the registry alone is used.
+   */
+  seedJourneys: boolean;
   templatesDir: string;
   outboxDir: string;
   /** Unset: start (or reuse) a local Temporal dev server under dataDir. */
@@ -49,6 +54,14 @@ function intFrom(value: string | undefined, fallback: number, name: string): num
   return n;
 }
 
+function boolFrom(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new Error(`${name} must be true or false, got "${value}"`);
+}
+
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const abs = (p: string) => path.resolve(projectRoot, p);
   const dataDir = abs(env.TOUCHPOINT_DATA_DIR ?? 'data');
@@ -57,6 +70,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port,
     dataDir,
     journeysDir: abs(env.TOUCHPOINT_JOURNEYS_DIR ?? 'journeys'),
+    seedJourneys: boolFrom(env.TOUCHPOINT_SEED_JOURNEYS, true, 'TOUCHPOINT_SEED_JOURNEYS'),
     templatesDir: abs(env.TOUCHPOINT_TEMPLATES_DIR ?? 'templates'),
     outboxDir: env.TOUCHPOINT_OUTBOX_DIR ? abs(env.TOUCHPOINT_OUTBOX_DIR) : path.join(dataDir, 'outbox'),
     temporalAddress: env.TEMPORAL_ADDRESS || undefined,

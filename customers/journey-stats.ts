@@ -14,8 +14,9 @@ const COUNTED_TTL_SECONDS = 30 * 24 * 3600;
 /** Counters per journey version (entered, converted, completed, step:<id>:sent...). */
 export class JourneyStats {
   constructor(
-    private readonly redis: Redis,
-    private readonly keys: RedisKeys,
+    /** Public for the activities' other once-per-key markers (activities/notify.ts NotifyLog). */
+    readonly redis: Redis,
+    readonly keys: RedisKeys,
   ) {}
 
   /** Bumps a counter once per key, however often it is called. */

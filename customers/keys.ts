@@ -7,6 +7,16 @@ export class RedisKeys {
     return `${this.prefix}:profile:${customerId}`;
   }
 
+  /** Set: the customer's tags (`tag` / `untag` steps); journeys see them as the `tags` trait. */
+  profileTags(customerId: string): string {
+    return `${this.prefix}:profile-tags:${customerId}`;
+  }
+
+  /** String: a `notify` step's alert with this idempotency key is being sent / was sent (JSON). */
+  notified(idempotencyKey: string): string {
+    return `${this.prefix}:notified:${idempotencyKey}`;
+  }
+
   /** Sorted set of touch idempotency keys by time: the customer's touch history. */
   customerTouches(customerId: string): string {
     return `${this.prefix}:customer:${customerId}:touches`;
@@ -35,6 +45,21 @@ export class RedisKeys {
   /** Hash: counters of one journey version (entered, converted, step:<id>:sent...). */
   journeyStats(journeyId: string, version: number): string {
     return `${this.prefix}:stats:${journeyId}:v${version}`;
+  }
+
+  /** Set: customers in the journey right now (admitted, run not ended): its entry limit. */
+  journeyActive(journeyId: string): string {
+    return `${this.prefix}:entry:active:${journeyId}`;
+  }
+
+  /** Hash: customerId → `<entry ms> <messageId>` of the customer's latest entry (re-entry rule). */
+  journeyEntries(journeyId: string): string {
+    return `${this.prefix}:entry:last:${journeyId}`;
+  }
+
+  /** Set: the journeys (not capExempt) the customer is in right now: the per-customer cap. */
+  customerJourneys(customerId: string): string {
+    return `${this.prefix}:customer:${customerId}:journeys`;
   }
 
   /** String: marks that a counter was already bumped for a key. */
@@ -70,5 +95,40 @@ export class RedisKeys {
   /** String: the touch with this idempotency key already counted against the frequency caps. */
   capCounted(idempotencyKey: string): string {
     return `${this.prefix}:cap-counted:${idempotencyKey}`;
+  }
+
+  /** String counter: the journey registry's revision, bumped on every change (catalogs reload on it). */
+  registryRevision(): string {
+    return `${this.prefix}:registry:revision`;
+  }
+
+  /** Set: the ids of every journey in the registry (drafts included). */
+  registryJourneys(): string {
+    return `${this.prefix}:registry:journeys`;
+  }
+
+  /** Hash: one journey's lifecycle state: `status`, `latest` (version, 0 = none), `updatedAt`, `draftSha`. */
+  registryJourney(journeyId: string): string {
+    return `${this.prefix}:registry:journey:${journeyId}`;
+  }
+
+  /** Hash: version number → the published Journey (JSON), immutable once written. */
+  registryVersions(journeyId: string): string {
+    return `${this.prefix}:registry:journey:${journeyId}:versions`;
+  }
+
+  /** Hash: version number → its release record (source text, format, who/when/note; JSON). */
+  registryReleases(journeyId: string): string {
+    return `${this.prefix}:registry:journey:${journeyId}:releases`;
+  }
+
+  /** String: the journey's working draft (JSON: source, format, who/when, issues). */
+  registryDraft(journeyId: string): string {
+    return `${this.prefix}:registry:journey:${journeyId}:draft`;
+  }
+
+  /** List: the journey's lifecycle log, oldest first (JSON entries; append-only). */
+  registryHistory(journeyId: string): string {
+    return `${this.prefix}:registry:journey:${journeyId}:history`;
   }
 }

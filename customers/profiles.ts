@@ -1,9 +1,11 @@
+import { isDeepStrictEqual } from 'node:util';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys';
 
 /**
  * Customer profiles: traits as a Redis hash, one field per trait, values JSON-encoded so types
- * survive (a number stays a number for `gt` conditions).
+ * survive (a number stays a number for `gt` conditions). Tags are a Redis set per customer, apart
+ * from the traits (getWithTags joins them as the `tags` trait journeys read).
  */
 export class ProfileStore {
   constructor(
@@ -24,24 +26,73 @@ export class ProfileStore {
   /**
    * Merges traits in (identify semantics); a null value removes the trait. A change of `phone`
    * also moves the customer in the phone index (SMS replies find customers by number).
+   * Returns the names of the traits whose value changed (set anew, set to another value, or
+   * removed), as read in the same transaction as the write: `traitChanged` entries start on these.
    */
-  async merge(customerId: string, traits: Record<string, unknown>): Promise<void> {
+  async merge(customerId: string, traits: Record<string, unknown>): Promise<string[]> {
     const key = this.keys.profile(customerId);
+    const names = Object.keys(traits);
     const set: string[] = [];
     const removed: string[] = [];
     for (const [name, value] of Object.entries(traits)) {
       if (value === null || value === undefined) removed.push(name);
       else set.push(name, JSON.stringify(value));
     }
+    if (names.length === 0) return [];
     const phoneChanges = Object.prototype.hasOwnProperty.call(traits, 'phone');
     const before = phoneChanges ? normalisePhone(await this.trait(customerId, 'phone')) : undefined;
     const after = phoneChanges ? normalisePhone(traits.phone) : undefined;
     const tx = this.redis.multi();
+    tx.hmget(key, ...names);
     if (set.length) tx.hset(key, ...set);
     if (removed.length) tx.hdel(key, ...removed);
     if (before && before !== after) tx.srem(this.keys.customersByPhone(before), customerId);
     if (after) tx.sadd(this.keys.customersByPhone(after), customerId);
+    const results = await tx.exec();
+    const [err, previous] = results?.[0] ?? [new Error('profile merge: transaction aborted'), null];
+    if (err) throw err;
+    return names.filter((name, i) => {
+      const was = (previous as (string | null)[])[i] ?? null;
+      const now = traits[name];
+      if (now === null || now === undefined) return was !== null;
+      return was === null || !isDeepStrictEqual(JSON.parse(was), JSON.parse(JSON.stringify(now)));
+    });
+  }
+
+  /**
+   * The traits as journeys see them: the profile's traits plus `tags`, the customer's tags sorted
+   * (always present, possibly empty). The tag set wins over a trait named `tags` sent by an
+   * identify: tags are set only by `tag` / `untag` steps (and addTags / removeTags).
+   */
+  async getWithTags(customerId: string): Promise<Record<string, unknown>> {
+    const [traits, tags] = await Promise.all([this.get(customerId), this.tags(customerId)]);
+    Object.defineProperty(traits, 'tags', { value: tags, enumerable: true, writable: true });
+    return traits;
+  }
+
+  /** The customer's tags, sorted. */
+  async tags(customerId: string): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.profileTags(customerId))).sort();
+  }
+
+  /** Adds and removes tags in one step (removals first); idempotent. Empty or non-text tags are ignored. */
+  async updateTags(customerId: string, change: { add?: string[]; remove?: string[] }): Promise<void> {
+    const add = cleanTags(change.add);
+    const remove = cleanTags(change.remove);
+    if (add.length === 0 && remove.length === 0) return;
+    const key = this.keys.profileTags(customerId);
+    const tx = this.redis.multi();
+    if (remove.length) tx.srem(key, ...remove);
+    if (add.length) tx.sadd(key, ...add);
     await tx.exec();
+  }
+
+  async addTags(customerId: string, tags: string[]): Promise<void> {
+    await this.updateTags(customerId, { add: tags });
+  }
+
+  async removeTags(customerId: string, tags: string[]): Promise<void> {
+    await this.updateTags(customerId, { remove: tags });
   }
 
   /**
@@ -60,6 +111,14 @@ export class ProfileStore {
     const raw = await this.redis.hget(this.keys.profile(customerId), name);
     return raw === null ? undefined : JSON.parse(raw);
   }
+}
+
+function cleanTags(tags: unknown[] | undefined): string[] {
+  return [
+    ...new Set(
+      (tags ?? []).filter((t): t is string => typeof t === 'string' && t.trim() !== '').map((t) => t.trim()),
+    ),
+  ];
 }
 
 /**

@@ -1,4 +1,6 @@
-import type { Comparison, Condition, EventMatcher, JourneyEvent } from './types';
+import { DEFAULT_ZONE, daysToAnniversary, readDate, resolveTimeRef } from './dates';
+import { parseDuration } from './duration';
+import type { Comparison, Condition, DidCondition, EventMatcher, JourneyEvent } from './types';
 
 /**
  * The condition evaluator. Imported by Temporal workflow code, so it is pure and deterministic:
@@ -15,11 +17,32 @@ import type { Comparison, Condition, EventMatcher, JourneyEvent } from './types'
  *   dates/date-times compare as instants (no offset means UTC); other string pairs compare by code
  *   unit order; anything else (booleans, objects, number vs. non-numeric text) is false.
  * - `contains`: substring test on a string value (case-sensitive), membership on an array value.
+ * - Date math (`before`, `after`, `anniversaryWithin`) reads the value as a date in the customer's
+ *   time zone (dates.ts: a date alone is that day's start there) against the context's clock
+ *   `nowMs`; a value that is not a date fails them.
+ * - `tag` reads the array trait `tags`; `did` looks through the run's `history`.
+ *
+ * The only clock read is the default of `nowMs` (Date.now(), for the router); workflows pass
+ * their own (deterministic) time.
  */
+
+/** An event the run received earlier (the workflow keeps them, minus other journeys' outcomes). */
+export interface RunEvent {
+  event: string;
+  properties: Record<string, unknown>;
+  /** ISO-8601 time it happened. */
+  at: string;
+}
 
 export interface ConditionContext {
   traits: Record<string, unknown>;
   properties: Record<string, unknown>;
+  /** What the customer did earlier in this run, oldest first; `did` is false without it. */
+  history?: RunEvent[];
+  /** The clock date math measures against; default Date.now(). */
+  nowMs?: number;
+  /** The customer's IANA zone for dates without a time; default Asia/Shanghai. */
+  timeZone?: string;
 }
 
 /** Path segments that would reach into prototypes; refused by the reader and by the schema. */
@@ -29,7 +52,24 @@ export function evaluate(cond: Condition, ctx: ConditionContext): boolean {
   if (hasOwn(cond, 'all')) return (cond as { all: Condition[] }).all.every((c) => evaluate(c, ctx));
   if (hasOwn(cond, 'any')) return (cond as { any: Condition[] }).any.some((c) => evaluate(c, ctx));
   if (hasOwn(cond, 'not')) return !evaluate((cond as { not: Condition }).not, ctx);
+  if (hasOwn(cond, 'tag')) return hasTag(ctx.traits, (cond as { tag: string }).tag);
+  if (hasOwn(cond, 'did')) return did(cond as DidCondition, ctx);
   return compare(cond as Comparison, ctx);
+}
+
+function hasTag(traits: Record<string, unknown>, tag: string): boolean {
+  const tags = hasOwn(traits, 'tags') ? traits.tags : undefined;
+  return Array.isArray(tags) && tags.includes(tag);
+}
+
+/** An event of the run's history with this name (and `step`'s stepId) whose properties match `where`. */
+function did(cond: DidCondition, ctx: ConditionContext): boolean {
+  return (ctx.history ?? []).some(
+    (e) =>
+      e.event === cond.did &&
+      (cond.step === undefined || readPath(e.properties, 'stepId') === cond.step) &&
+      (cond.where === undefined || evaluate(cond.where, { ...ctx, properties: e.properties ?? {} })),
+  );
 }
 
 /** True when the event has the matcher's name and satisfies its `where` (traits = the customer's profile). */
@@ -37,10 +77,12 @@ export function matchesEvent(
   matcher: EventMatcher,
   event: Pick<JourneyEvent, 'event' | 'properties'>,
   traits: Record<string, unknown> = {},
+  extra: Pick<ConditionContext, 'history' | 'nowMs' | 'timeZone'> = {},
 ): boolean {
   if (event.event !== matcher.event) return false;
   return (
-    matcher.where === undefined || evaluate(matcher.where, { traits, properties: event.properties ?? {} })
+    matcher.where === undefined ||
+    evaluate(matcher.where, { ...extra, traits, properties: event.properties ?? {} })
   );
 }
 
@@ -56,22 +98,40 @@ export function readPath(root: unknown, path: string): unknown {
 }
 
 type Operator = Exclude<keyof Comparison, 'trait' | 'property'>;
-const OPERATORS: readonly Operator[] = ['eq', 'ne', 'gt', 'gte', 'lt', 'lte', 'in', 'contains', 'exists'];
+/** Every comparison operator, in the order the schema lists them in hints. */
+export const OPERATORS: readonly Operator[] = [
+  'eq',
+  'ne',
+  'gt',
+  'gte',
+  'lt',
+  'lte',
+  'in',
+  'contains',
+  'exists',
+  'before',
+  'after',
+  'anniversaryWithin',
+];
 
 function compare(cmp: Comparison, ctx: ConditionContext): boolean {
   const value = hasOwn(cmp, 'trait')
     ? readPath(ctx.traits, (cmp as { trait: string }).trait)
     : readPath(ctx.properties, (cmp as { property: string }).property);
   const operators = OPERATORS.filter((op) => hasOwn(cmp, op));
-  return operators.length > 0 && operators.every((op) => check(op, value, cmp[op]));
+  return operators.length > 0 && operators.every((op) => check(op, value, cmp[op], ctx));
 }
 
-function check(op: Operator, value: unknown, expected: unknown): boolean {
+function check(op: Operator, value: unknown, expected: unknown, ctx: ConditionContext): boolean {
   const missing = value === undefined || value === null;
   if (op === 'exists') return expected === !missing;
   if (op === 'ne') return missing || !looseEqual(value, expected);
   if (missing) return false;
   switch (op) {
+    case 'before':
+    case 'after':
+    case 'anniversaryWithin':
+      return dateMath(op, value, expected, ctx);
     case 'eq':
       return looseEqual(value, expected);
     case 'in':
@@ -87,6 +147,33 @@ function check(op: Operator, value: unknown, expected: unknown): boolean {
     case 'lte':
       return order(value, expected, (diff) => diff <= 0);
   }
+}
+
+/** `before` / `after` a TimeRef, `anniversaryWithin` a duration: in the customer's zone, at `nowMs`. */
+function dateMath(
+  op: 'before' | 'after' | 'anniversaryWithin',
+  value: unknown,
+  expected: unknown,
+  ctx: ConditionContext,
+): boolean {
+  if (typeof expected !== 'string') return false;
+  const zone = ctx.timeZone ?? DEFAULT_ZONE;
+  const nowMs = ctx.nowMs ?? Date.now();
+  const date = readDate(value, zone);
+  if (!date) return false;
+  if (op === 'anniversaryWithin') {
+    let windowMs: number;
+    try {
+      windowMs = parseDuration(expected);
+    } catch {
+      return false;
+    }
+    return daysToAnniversary(date.time, nowMs, zone) <= Math.floor(windowMs / 86_400_000);
+  }
+  const ref = resolveTimeRef(expected, nowMs, zone);
+  if (ref === undefined) return false;
+  const at = date.time.toMillis();
+  return op === 'before' ? at < ref : at > ref;
 }
 
 function contains(value: unknown, needle: unknown): boolean {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import { analyzeJourney } from './analysis';
 import type { TemplateCatalog } from './catalog';
 import { compileJourney } from './compile';
 import { JourneyConfigError, type ConfigIssue } from './errors';
@@ -11,14 +12,23 @@ import { checkSemantics } from './semantics';
 import type { Journey } from './types';
 
 export interface LoadOptions {
-  /** When given, every send step's template is checked to exist (default locale and `en`). */
+  /**
+   * When given, every send and notify step's template is checked to exist (default locale and
+   * `en`), and the variables templates use against what the journey provides.
+   */
   templates?: TemplateCatalog;
+  /** When given, a webhook step's `target` must be one of these (config file `webhooks:`). */
+  webhookTargets?: readonly string[];
+  /** When given, a notify step's `target` must be one of these (config file `notify:`). */
+  notifyTargets?: readonly string[];
 }
 
 export interface CheckResult {
-  /** Set when the file has no problems. */
+  /** Set when the file has no problems (warnings allowed). */
   journey?: Journey;
   issues: ConfigIssue[];
+  /** Things worth a look that do not stop the journey from loading (e.g. unreachable steps). */
+  warnings: ConfigIssue[];
 }
 
 /** File names the loader reads from a journeys directory. */
@@ -36,30 +46,43 @@ export function checkJourney(
 ): CheckResult {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) return { issues: doc.errors.map((err) => syntaxIssue(file, err)) };
+  if (doc.errors.length > 0) return { issues: doc.errors.map((err) => syntaxIssue(file, err)), warnings: [] };
 
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: 50 }); // a bound on aliases stops "billion laughs" documents
   } catch (err) {
-    return { issues: [{ file, line: 1, column: 1, path: '', message: `YAML: ${(err as Error).message}` }] };
+    return {
+      issues: [{ file, line: 1, column: 1, path: '', message: `YAML: ${(err as Error).message}` }],
+      warnings: [],
+    };
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     const message = data === null ? 'the file is empty' : 'a journey must be a mapping of keys to values';
     return {
-      issues: [
-        { file, line: 1, column: 1, path: '', message, hint: 'start with `id:`, `name:`, `version:`' },
-      ],
+      issues: [{ file, line: 1, column: 1, path: '', message, hint: 'start with `id:`, `name:`, `entry:`' }],
+      warnings: [],
     };
   }
   const parsed = parseJourneySource(data);
   const found: DocIssue[] = [
     ...(parsed.success ? [] : fromZodIssues(parsed.error.issues, data)),
-    ...checkSemantics(data, { templates: opts.templates, fileName: opts.checkFileName ? file : undefined }),
+    ...checkSemantics(data, {
+      templates: opts.templates,
+      fileName: opts.checkFileName ? file : undefined,
+      webhookTargets: opts.webhookTargets,
+      notifyTargets: opts.notifyTargets,
+    }),
   ];
-  const issues = found.map((issue) => placeIssue(file, doc, lines, data, issue)).sort(byPosition);
-  if (issues.length > 0 || !parsed.success) return { issues };
-  return { journey: compileJourney(parsed.data), issues };
+  // The graph checks need a journey that compiled; until then the schema's problems come first.
+  const journey = parsed.success ? compileJourney(parsed.data) : undefined;
+  const analysis = journey ? analyzeJourney(journey, { templates: opts.templates }) : undefined;
+  found.push(...(analysis?.errors ?? []));
+  const place = (issue: DocIssue) => placeIssue(file, doc, lines, data, issue);
+  const issues = found.map(place).sort(byPosition);
+  const warnings = (analysis?.warnings ?? []).map(place).sort(byPosition);
+  if (issues.length > 0 || !journey) return { issues, warnings };
+  return { journey, issues, warnings };
 }
 
 /** Loads one journey file; throws JourneyConfigError listing every problem in it. */

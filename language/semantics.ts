@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { FALLBACK_LOCALE, templateFileName, type TemplateCatalog } from './catalog';
+import { FALLBACK_LOCALE, templateFileName, type TemplateCatalog, type TemplateKind } from './catalog';
 import { didYouMean } from './hints';
 import { DEFAULT_LOCALE } from './schema';
 import type { DocIssue } from './schema-issues';
@@ -8,8 +8,12 @@ import { CHANNELS, type Channel } from './types';
 export interface SemanticOptions {
   /** When given, the journey id must match it (`<id>.yaml`, `.yml` or `.json`). */
   fileName?: string;
-  /** When given, every send step's template must exist for the journey's locales. */
+  /** When given, every send and notify step's template must exist for the journey's locales. */
   templates?: TemplateCatalog;
+  /** When given, a webhook step's `target` must be one of these (the config file's `webhooks:`). */
+  webhookTargets?: readonly string[];
+  /** When given, a notify step's `target` must be one of these (the config file's `notify:`). */
+  notifyTargets?: readonly string[];
 }
 
 type Rec = Record<string, unknown>;
@@ -27,6 +31,9 @@ export function checkSemantics(data: unknown, opts: SemanticOptions = {}): DocIs
     ...checkFileName(data, opts.fileName),
     ...checkStepIds(steps),
     ...checkReferences(steps),
+    ...checkConditions(data, steps),
+    ...checkTargets(steps, 'webhook', opts.webhookTargets),
+    ...checkTargets(steps, 'notify', opts.notifyTargets),
     ...checkTemplates(data, steps, opts.templates),
   ];
 }
@@ -82,11 +89,14 @@ function checkReferences(steps: Rec[]): DocIssue[] {
     issues.push({ path: at, message: `no step has the id \`${target}\``, hint: didYouMean(target, ids) });
   };
   steps.forEach((step, i) => {
-    for (const key of ['next', 'onEvent', 'onTimeout', 'else']) check(step[key], ['steps', i, key]);
-    if (Array.isArray(step.branches)) {
-      step.branches.forEach((b, k) =>
-        check(isRec(b) ? b.goto : undefined, ['steps', i, 'branches', k, 'goto']),
-      );
+    for (const key of ['next', 'onEvent', 'onTimeout', 'else', 'onMissing', 'onFailure']) {
+      check(step[key], ['steps', i, key]);
+    }
+    if (step.type === 'goto') check(step.to, ['steps', i, 'to']);
+    for (const list of ['branches', 'arms']) {
+      const items = step[list];
+      if (!Array.isArray(items)) continue;
+      items.forEach((b, k) => check(isRec(b) ? b.goto : undefined, ['steps', i, list, k, 'goto']));
     }
     if (step.type === 'exit' && step.next !== undefined) {
       issues.push({
@@ -95,31 +105,145 @@ function checkReferences(steps: Rec[]): DocIssue[] {
         hint: 'remove `next`, or use a different step type',
       });
     }
+    if (step.type === 'split' && step.next !== undefined) {
+      issues.push({
+        path: ['steps', i, 'next'],
+        message: 'a split always goes to one of its arms, so `next` would never be used',
+        hint: 'remove `next`; each arm says where it goes with `goto`',
+      });
+    }
+    if (step.type === 'goto' && typeof step.to === 'string' && step.to === step.id) {
+      issues.push({
+        path: ['steps', i, 'to'],
+        message: 'a goto step cannot jump to itself',
+        hint: 'jump to the first step of the part to repeat',
+      });
+    }
   });
   return issues;
 }
 
-/** Each send step needs its template in the journey's default locale, `en`, and its own fixed locale. */
+/**
+ * Conditions anywhere in the journey: `did ... step:` must name a send step (delivery outcomes
+ * carry the step that sent the touch); `did` reads the run's history, which branches see (an
+ * entry filter runs before there is a run; goal and waitFor filters test the event that just
+ * came); a scheduled entry has no event, so its filter reads traits only.
+ */
+function checkConditions(data: Rec, steps: Rec[]): DocIssue[] {
+  const sendSteps = steps
+    .filter((s) => s.type === 'send' && typeof s.id === 'string')
+    .map((s) => s.id as string);
+  const issues: DocIssue[] = [];
+  type Place = 'entry' | 'schedule' | 'filter' | 'branch';
+  const walk = (cond: unknown, at: (string | number)[], where: Place) => {
+    if (Array.isArray(cond)) return;
+    if (!isRec(cond)) return;
+    for (const key of ['all', 'any']) {
+      const list = cond[key];
+      if (Array.isArray(list)) list.forEach((c, k) => walk(c, [...at, key, k], where));
+    }
+    if (cond.not !== undefined) walk(cond.not, [...at, 'not'], where);
+    if (cond.did !== undefined) {
+      if (where === 'entry' || where === 'schedule') {
+        issues.push({
+          path: [...at, 'did'],
+          message: 'an entry filter cannot use `did`: the customer is not in the journey yet',
+          hint: 'use `did` in a branch condition',
+        });
+      } else if (where === 'filter') {
+        issues.push({
+          path: [...at, 'did'],
+          message: '`did` works in branch conditions, not in event filters',
+          hint: 'after the waitFor, branch on it: `{ when: { did: … }, goto: … }`',
+        });
+      }
+      if (typeof cond.step === 'string' && !sendSteps.includes(cond.step)) {
+        const known = steps.some((s) => s.id === cond.step);
+        issues.push({
+          path: [...at, 'step'],
+          message: known
+            ? `step \`${cond.step}\` is not a send step: \`did … step:\` names the send whose outcome counts`
+            : `no send step has the id \`${cond.step}\``,
+          ...(sendSteps.length > 0 ? { hint: didYouMean(cond.step, sendSteps) } : {}),
+        });
+      }
+      if (cond.where !== undefined) walk(cond.where, [...at, 'where'], where);
+    }
+    if (where === 'schedule' && cond.property !== undefined) {
+      issues.push({
+        path: [...at, 'property'],
+        message: 'a scheduled entry has no event: its filter can only read `trait:`',
+        hint: 'e.g. `where: { trait: birthday, anniversaryWithin: 7d }`',
+      });
+    }
+  };
+  const entry = data.entry;
+  if (isRec(entry))
+    walk(entry.where, ['entry', 'where'], entry.schedule !== undefined ? 'schedule' : 'entry');
+  const exit = data.exit;
+  if (Array.isArray(exit)) exit.forEach((m, k) => isRec(m) && walk(m.where, ['exit', k, 'where'], 'filter'));
+  else if (isRec(exit)) walk(exit.where, ['exit', 'where'], 'filter');
+  steps.forEach((step, i) => {
+    walk(step.where, ['steps', i, 'where'], 'filter');
+    if (Array.isArray(step.branches)) {
+      step.branches.forEach(
+        (b, k) => isRec(b) && walk(b.when, ['steps', i, 'branches', k, 'when'], 'branch'),
+      );
+    }
+  });
+  return issues;
+}
+
+/** A webhook / notify step's `target` must be named in the config file, when the names are known. */
+function checkTargets(
+  steps: Rec[],
+  type: 'webhook' | 'notify',
+  names: readonly string[] | undefined,
+): DocIssue[] {
+  if (names === undefined) return [];
+  const section = type === 'webhook' ? 'webhooks' : 'notify';
+  return steps.flatMap((step, i) => {
+    if (step.type !== type || typeof step.target !== 'string' || names.includes(step.target)) return [];
+    return [
+      {
+        path: ['steps', i, 'target'],
+        message: `no ${type} target \`${step.target}\` in the config file's \`${section}:\` section`,
+        hint:
+          names.length > 0
+            ? didYouMean(step.target, [...names])
+            : `add it under \`${section}:\` in the config file`,
+      },
+    ];
+  });
+}
+
+/**
+ * Each send step needs its template in the journey's default locale, `en`, and its own fixed
+ * locale; each notify step its `templates/notify/` template in the default locale and `en`.
+ */
 function checkTemplates(data: Rec, steps: Rec[], catalog: TemplateCatalog | undefined): DocIssue[] {
   if (!catalog) return [];
   const defaultLocale = typeof data.defaultLocale === 'string' ? data.defaultLocale : DEFAULT_LOCALE;
   const issues: DocIssue[] = [];
   steps.forEach((step, i) => {
     const { channel, template, locale } = step;
-    if (step.type !== 'send' || !isChannel(channel) || typeof template !== 'string') return;
+    let kind: TemplateKind;
+    if (step.type === 'send' && isChannel(channel)) kind = channel;
+    else if (step.type === 'notify') kind = 'notify';
+    else return;
+    if (typeof template !== 'string') return;
     const locales = new Set([
       defaultLocale,
       FALLBACK_LOCALE,
-      ...(typeof locale === 'string' ? [locale] : []),
+      ...(kind !== 'notify' && typeof locale === 'string' ? [locale] : []),
     ]);
     for (const wanted of locales) {
-      if (catalog.has(channel, template, wanted)) continue;
+      if (catalog.has(kind, template, wanted)) continue;
       const file =
-        catalog.fileFor?.(channel, template, wanted) ??
-        `templates/${templateFileName(channel, template, wanted)}`;
+        catalog.fileFor?.(kind, template, wanted) ?? `templates/${templateFileName(kind, template, wanted)}`;
       issues.push({
         path: ['steps', i, 'template'],
-        message: `template \`${template}\` for ${channel} has no ${wanted} version: expected ${file}`,
+        message: `template \`${template}\` for ${kind === 'notify' ? 'notify' : kind} has no ${wanted} version: expected ${file}`,
         hint: `every template needs the journey's default locale (${defaultLocale}) and \`${FALLBACK_LOCALE}\``,
       });
     }

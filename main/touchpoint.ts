@@ -3,7 +3,9 @@ import { Queue, type Worker as BullWorker } from 'bullmq';
 import IORedis from 'ioredis';
 import type { Worker as TemporalWorker } from '@temporalio/worker';
 import type { Logger } from 'pino';
+import { HttpNotifySender, HttpWebhookSender } from '../activities';
 import { RunInspector } from '../audit/runs';
+import { integrationTargets, loadIntegrationsConfig } from '../config/integrations';
 import { loadOrCreateKeys } from '../config/keys';
 import type { Settings } from '../config/settings';
 import { loadOrCreateSecret, SignedTokens } from '../config/signed-tokens';
@@ -18,10 +20,14 @@ import { DeliveryOutcomes } from '../delivery/outcomes';
 import { closeDeliveryQueues, createDeliveryQueues } from '../delivery/queues';
 import { LinkTracker, trackedChannelsFrom } from '../delivery/tracking';
 import { createDeliveryWorkers } from '../delivery/worker';
-import { loadJourneys } from '../language/load';
 import { loadTemplates } from '../messages/templates';
 import { EVENTS_QUEUE, type IngestEvent } from '../queues/events';
+import { JourneyLifecycle } from '../registry/lifecycle';
+import { readJourneyFiles, seedJourneys } from '../registry/seed';
+import { JourneyStore } from '../registry/store';
+import { EntryAdmission } from '../router/admission';
 import { JourneyCatalog } from '../router/journey-catalog';
+import { JourneySchedules } from '../router/schedules';
 import { createRouterWorker } from '../router/worker';
 import { createRules } from '../rules';
 import { loadRulesConfig } from '../rules/config';
@@ -30,6 +36,9 @@ import { createHealthCheck } from './health';
 import { createJourneyWorker } from './journey-worker';
 import type { Role } from './roles';
 import { openServices } from './services';
+
+/** How often the API's catalog looks for registry changes made by other processes. */
+const CATALOG_POLL_MS = 5000;
 
 export interface Touchpoint {
   /** The HTTP port actually bound (PORT=0 picks a free one), when the api role runs. */
@@ -47,7 +56,13 @@ export async function startTouchpoint(
   logger: Logger,
 ): Promise<Touchpoint> {
   const templates = loadTemplates(settings.templatesDir);
-  const catalog = new JourneyCatalog(loadJourneys(settings.journeysDir, { templates }));
+  // `webhooks:` and `notify:` targets of webhook / notify steps (docs/webhooks.md).
+  const integrations = loadIntegrationsConfig(settings.configFile);
+  // What every journey is checked against (files at start-up, the admin API's publishes). Target
+  // names only for kinds the config lists (see integrationTargets).
+  const journeyChecks = { templates, ...integrationTargets(integrations) };
+  // A bad journey file stops start-up before any server starts; the good ones are seeded below.
+  const journeyFiles = settings.seedJourneys ? readJourneyFiles(settings.journeysDir, journeyChecks) : [];
   const channels = loadChannelConfig(settings.configFile);
   const rulesConfig = loadRulesConfig(settings.configFile);
   const trackedChannels = trackedChannelsFrom(settings.trackLinks);
@@ -58,10 +73,7 @@ export async function startTouchpoint(
         adminKey: settings.adminKey,
       })
     : undefined;
-  logger.info(
-    { journeys: catalog.list().map((j) => `${j.id}@${j.version}`), roles: [...roles] },
-    'configuration loaded',
-  );
+  logger.info({ journeyFiles: journeyFiles.map((f) => f.id), roles: [...roles] }, 'configuration loaded');
 
   const services = await openServices(settings, logger);
   const stops: (() => Promise<void>)[] = [() => services.close()];
@@ -74,8 +86,24 @@ export async function startTouchpoint(
     // BullMQ shares this connection for commands and duplicates it for its blocking reads.
     const { redis, redis: connection, temporal } = services;
     const keys = new RedisKeys(settings.keyPrefix);
+    // Journeys live in the registry (versions, status); journeys/ files are published into it.
+    const journeyStore = new JourneyStore(redis, keys, { check: journeyChecks });
+    if (settings.seedJourneys) {
+      const seeded = await seedJourneys(journeyStore, journeyFiles);
+      logger.info({ seeded: seeded.map((o) => `${o.id}@${o.version} ${o.action}`) }, 'journey files seeded');
+    }
+    const catalog = await JourneyCatalog.fromStore(journeyStore);
+    logger.info(
+      { journeys: catalog.list().map((j) => `${j.id}@${j.version} ${catalog.status(j.id)}`) },
+      'journeys loaded',
+    );
     const prefix = settings.queuePrefix;
     const profiles = new ProfileStore(redis, keys);
+    // Entry admission (router) and its release at each run's end (journey worker) share Redis sets.
+    const admission = new EntryAdmission(redis, keys, {
+      maxPerCustomer: rulesConfig.journeys?.maxPerCustomer,
+      isOpen: (id) => catalog.isOpen(id),
+    });
     // Signs the links sent to customers: unsubscribe links and tracked links.
     const tokens = new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret));
     const rules = createRules({ redis, keys, config: rulesConfig, tokens, publicUrl: settings.publicUrl });
@@ -117,10 +145,24 @@ export async function startTouchpoint(
           taskQueue: settings.taskQueue,
           profiles,
           catalog,
+          admission,
           logger,
           coupons,
         }),
       );
+      // Scheduled entries: a job scheduler per open `entry.schedule` journey, ticks enrol profiles.
+      const schedules = new JourneySchedules({
+        connection,
+        prefix,
+        redis,
+        keys,
+        profiles,
+        catalog,
+        eventsQueue: outcomeEvents,
+        logger,
+      });
+      stops.push(() => schedules.close());
+      await schedules.start();
     }
     stops.push(() => Promise.all(bullWorkers.map((w) => w.close())).then(() => undefined));
 
@@ -138,6 +180,9 @@ export async function startTouchpoint(
           queues,
           channels,
           rules: rules.touch,
+          onRunEnded: (journeyId, customerId) => admission.release(journeyId, customerId),
+          webhooks: new HttpWebhookSender(integrations.webhooks),
+          notifier: new HttpNotifySender(integrations.notify),
         },
         logger,
       });
@@ -177,11 +222,22 @@ export async function startTouchpoint(
         remoteQueues,
         remoteJourneyWorkers: !roles.has('journeys'),
       });
+      const stopPolling = catalog.poll(CATALOG_POLL_MS, (err) =>
+        logger.warn({ err }, 'journey catalog refresh failed'),
+      );
+      stops.push(async () => stopPolling());
       const app = createApp({
         keys: apiKeys!,
         eventsQueue,
         health,
         journeys: catalog,
+        registry: {
+          store: journeyStore,
+          lifecycle: new JourneyLifecycle({ store: journeyStore, temporal, logger }),
+          stats: new JourneyStats(redis, keys),
+          // This process's catalog (enrolment) follows its own changes at once, others' by polling.
+          onChange: () => catalog.refresh(),
+        },
         runs: new RunInspector(temporal, settings.temporalNamespace, services.temporalUiUrl),
         rules: {
           consent: rules.consent,

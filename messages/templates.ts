@@ -30,7 +30,9 @@ import {
   type ContentLength,
   type ContentLimits,
 } from './limits';
+import { HELPER_NAMES } from './helpers';
 import { partialUse, placesBody, type PartialUse } from './template-ast';
+import { templateVariables, variableList, type VariableUse } from './variables';
 
 /**
  * Only email bodies are HTML, so only they are HTML-escaped (a customer name like `<b>` must not
@@ -39,6 +41,14 @@ import { partialUse, placesBody, type PartialUse } from './template-ast';
  * customer. Subjects are plain text on every channel (an email subject is a header, not HTML).
  */
 export const HTML_CHANNELS: ReadonlySet<Channel> = new Set<Channel>(['email']);
+
+/** `templates/notify/<name>.<locale>.hbs`: internal alerts of `notify` steps (plain text, no limits). */
+export const NOTIFY_FOLDER = 'notify';
+
+/** A folder of templates: a channel's, or `notify` for internal alerts. */
+export type TemplateFolder = Channel | typeof NOTIFY_FOLDER;
+
+const TEMPLATE_FOLDERS: readonly string[] = [...CHANNELS, NOTIFY_FOLDER];
 
 export interface RenderedMessage {
   /** From the `subject:` front matter: the email subject, or the title of a push / mini-program message. */
@@ -63,7 +73,9 @@ export interface TemplateStoreOptions {
 type Partials = Record<string, Handlebars.TemplateDelegate>;
 
 interface CompiledTemplate {
-  channel: Channel;
+  /** Render-context variables it reads, in TemplateCatalog.variables form (messages/variables.ts). */
+  variables?: string[];
+  channel: TemplateFolder;
   name: string;
   locale: string;
   file: string;
@@ -95,19 +107,24 @@ export class TemplateStore implements TemplateCatalog {
     this.checks = { ...DEFAULT_CONTENT_CHECKS, ...options.checks };
   }
 
-  has(channel: Channel, name: string, locale: string): boolean {
+  has(channel: TemplateFolder, name: string, locale: string): boolean {
     return this.templates.has(key(channel, name, locale));
   }
 
-  fileFor(channel: Channel, name: string, locale: string): string {
+  fileFor(channel: TemplateFolder, name: string, locale: string): string {
     return (
       this.templates.get(key(channel, name, locale))?.file ??
-      path.join(this.dir, templateFileName(channel, name, locale))
+      path.join(this.dir, templateFileName(channel as Channel, name, locale))
     );
   }
 
+  /** The context variables a template reads (with its layout and partials); see TemplateCatalog. */
+  variables(channel: TemplateFolder, name: string, locale: string): string[] | undefined {
+    return this.templates.get(key(channel, name, locale))?.variables;
+  }
+
   /** Every template, for listings and checks. */
-  list(): { channel: Channel; name: string; locale: string; file: string }[] {
+  list(): { channel: TemplateFolder; name: string; locale: string; file: string }[] {
     return [...this.templates.values()].map(({ channel, name, locale, file }) => ({
       channel,
       name,
@@ -123,7 +140,7 @@ export class TemplateStore implements TemplateCatalog {
    * Throws ContentTooLongError when the result breaks the channel's limits.
    */
   render(
-    channel: Channel,
+    channel: TemplateFolder,
     name: string,
     locale: string | undefined,
     context: RenderContext,
@@ -146,7 +163,7 @@ export class TemplateStore implements TemplateCatalog {
       locale: template.locale,
     };
 
-    const exceeded = this.checks[channel]?.(message, this.limits);
+    const exceeded = channel === NOTIFY_FOLDER ? undefined : this.checks[channel]?.(message, this.limits);
     if (exceeded) throw new ContentTooLongError(channel, name, message, exceeded);
     return message;
   }
@@ -203,17 +220,17 @@ export function loadTemplates(dir: string, options: TemplateStoreOptions = {}): 
       });
       continue;
     }
-    if (!(CHANNELS as readonly string[]).includes(entry.name)) {
+    if (!TEMPLATE_FOLDERS.includes(entry.name)) {
       issues.push({
         file: folder,
         message: `unknown channel folder \`${entry.name}\``,
-        hint: didYouMean(entry.name, [...CHANNELS, PARTIALS_DIR, LAYOUTS_DIR]),
+        hint: didYouMean(entry.name, [...TEMPLATE_FOLDERS, PARTIALS_DIR, LAYOUTS_DIR]),
       });
       continue;
     }
     for (const fileEntry of visible(folder)) {
       const file = path.join(folder, fileEntry.name);
-      const result = loader.template(entry.name as Channel, fileEntry.name, file);
+      const result = loader.template(entry.name as TemplateFolder, fileEntry.name, file);
       if (Array.isArray(result)) {
         issues.push(...result);
         continue;
@@ -259,7 +276,7 @@ class Loader {
     readonly layouts: FragmentSet,
   ) {}
 
-  template(channel: Channel, fileName: string, file: string): CompiledTemplate | TemplateIssue[] {
+  template(channel: TemplateFolder, fileName: string, file: string): CompiledTemplate | TemplateIssue[] {
     const match = TEMPLATE_FILE.exec(fileName);
     const [, name = '', locale = ''] = match ?? [];
     if (!match || !TEMPLATE_NAME.test(name) || !LOCALE_TAG.test(locale)) {
@@ -274,7 +291,7 @@ class Loader {
     const parts = splitTemplate(fs.readFileSync(file, 'utf8'), file);
     if (Array.isArray(parts)) return parts;
 
-    const escape = HTML_CHANNELS.has(channel);
+    const escape = channel !== NOTIFY_FOLDER && HTML_CHANNELS.has(channel);
     const issues: TemplateIssue[] = [];
     const compile = (source: string, line: number, escaped: boolean) =>
       this.part(source, file, line, locale, escaped, issues);
@@ -288,12 +305,30 @@ class Loader {
       name,
       locale,
       file,
+      variables: this.variables(parts, channel, locale, file),
       body,
       ...(subject ? { subject } : {}),
       ...(layout ? { layout } : {}),
       partials: this.partialsFor(locale, escape),
       subjectPartials: this.partialsFor(locale, false),
     };
+  }
+
+  /** The context variables of a template that compiled: subject, body, layout and partials for its locale. */
+  private variables(parts: TemplateParts, channel: TemplateFolder, locale: string, file: string): string[] {
+    const helpers = new Set(HELPER_NAMES);
+    const partial = (name: string) => this.partials.resolve(name, locale)?.ast;
+    const uses: VariableUse[] = [];
+    for (const part of [parts.subject, parts.body]) {
+      const ast = part && parseTemplate(this.hb, part.source, file, part.line);
+      if (ast && !isIssue(ast)) uses.push(...templateVariables(ast, { helpers, partial }));
+    }
+    if (parts.layout?.name !== NO_LAYOUT) {
+      const layout = this.layouts.resolve(parts.layout?.name ?? channel, locale);
+      if (layout)
+        uses.push(...templateVariables(layout.ast, { helpers, partial, locals: ['body', 'subject'] }));
+    }
+    return variableList(uses);
   }
 
   /** One part of a template file (subject or body): parsed, compiled, its partials checked. */
@@ -361,7 +396,7 @@ class Loader {
    */
   private layoutFor(
     parts: TemplateParts,
-    channel: Channel,
+    channel: TemplateFolder,
     locale: string,
     escape: boolean,
     file: string,

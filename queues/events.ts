@@ -25,8 +25,25 @@ export interface IdentifyEvent extends IngestBase {
   traits: Record<string, unknown>;
 }
 
+/**
+ * Enrols a customer into one journey (API / bulk enrolment, schedule ticks). Routed only into
+ * `journeyId` (whatever its entry trigger) through admission; the run's entry event is
+ * `journey_enrolled` with these properties. The messageId is deterministic per source
+ * (`enrol:<journey>:<request>:<customer>`, `schedule:<journey>:<tick>:<customer>`), so a repeat
+ * enrols nobody twice.
+ */
+export interface EnrolEvent extends IngestBase {
+  type: 'enrol';
+  journeyId: string;
+  userId: string;
+  properties?: Record<string, unknown>;
+}
+
+/** The name of the entry event a run started by an `enrol` event receives. */
+export const ENROLLED_EVENT = 'journey_enrolled';
+
 /** The data of one job on the `events` queue. */
-export type IngestEvent = TrackEvent | IdentifyEvent;
+export type IngestEvent = TrackEvent | IdentifyEvent | EnrolEvent;
 
 /**
  * BullMQ job id for a message id. Hashed because client ids are free-form (BullMQ refuses ':'

@@ -3,31 +3,62 @@ import type { Logger } from 'pino';
 import { applyCouponEvent, type CouponEventOutcome } from '../coupons/events';
 import type { CouponStore } from '../coupons/store';
 import type { ProfileStore } from '../customers/profiles';
-import { matchesEvent } from '../language/conditions';
-import type { Journey, JourneyEvent } from '../language/types';
-import type { IngestEvent, TrackEvent } from '../queues/events';
+import { evaluate, matchesEvent } from '../language/conditions';
+import { customerZone } from '../language/timing';
+import type { Condition, Journey, JourneyEvent } from '../language/types';
+import {
+  ENROLLED_EVENT,
+  type EnrolEvent,
+  type IdentifyEvent,
+  type IngestEvent,
+  type TrackEvent,
+} from '../queues/events';
 import { customerIdKey, journeyIdKey, journeyVersionKey, stepKey } from '../runtime/search-attributes';
 import { eventSignal, journeyWorkflowId, type EventSignal } from '../workflows/definitions';
 import type { journeyWorkflow } from '../workflows/journey';
-import type { JourneyCatalog } from './journey-catalog';
+import type { EntryAdmission, RefusalReason } from './admission';
+
+/** What routing needs of the journey catalog (router/journey-catalog.ts): the current versions. */
+export interface RouterCatalog {
+  get(id: string): Journey | undefined;
+  /** Journeys whose `entry.event` is this event (their filter still has to match). */
+  enteredBy(event: string): Journey[];
+  /** Journeys whose `entry.traitChanged` is this trait. */
+  enteredByTrait(trait: string): Journey[];
+  /** Journeys with a goal or a waitFor on this event. */
+  listeningTo(event: string): Journey[];
+  /** Reloads when the registry changed (a store-backed catalog); the router worker calls it per job. */
+  refresh?(): Promise<boolean>;
+}
 
 export interface RouterDeps {
   temporal: Client;
   taskQueue: string;
   profiles: ProfileStore;
-  catalog: JourneyCatalog;
+  catalog: RouterCatalog;
+  /** Decides every entry before signalWithStart (router/admission.ts). */
+  admission: EntryAdmission;
   logger: Logger;
   /** When set, a `coupon_redeemed` event redeems its coupon (coupons/events.ts). */
   coupons?: Pick<CouponStore, 'redeem'>;
+  /** The router's clock for admission (end dates, cool-downs); default Date.now. */
+  now?: () => number;
+  /** Simulation only: passed to the runs it starts as JourneyInput.clockOffsetMs (their clock's offset). */
+  clockOffsetMs?: number;
 }
 
 export interface RouteResult {
   customerId: string;
   entered: string[];
   signalled: string[];
+  /** Journeys whose entry matched but admission refused (`running`: the run got the event instead). */
+  refused: { journeyId: string; reason: RefusalReason }[];
   /** What a `coupon_redeemed` event did to its coupon. */
   coupon?: CouponEventOutcome;
 }
+
+/** The entry event of a run started by an identify that changed its journey's `traitChanged` trait. */
+export const TRAIT_CHANGED_EVENT = 'trait_changed';
 
 /** Who the event is about. Until identity stitching exists, userId, else the anonymous id. */
 export function customerIdOf(event: IngestEvent): string {
@@ -35,10 +66,15 @@ export function customerIdOf(event: IngestEvent): string {
 }
 
 /**
- * Applies one ingested event: traits into the profile; for a track, entry into every journey
- * whose entry matches (signalWithStart: a customer already in the journey just gets the event)
- * and the event as a signal to every other journey that listens for it.
- * Idempotent: profile merges are, and runs drop a signal whose messageId they already saw.
+ * Applies one ingested event. Every entry goes through admission first (router/admission.ts):
+ * - track: entry into every journey whose `entry.event` matches; a customer already in one gets
+ *   the event as a signal; then the event as a signal to every other journey that listens for it;
+ * - identify: traits into the profile; entry into the journeys whose `entry.traitChanged` trait
+ *   the identify set or changed and whose `where` holds on the new traits (entry event
+ *   `trait_changed`, properties `{ trait, value }`);
+ * - enrol: entry into that one journey, whatever its trigger (entry event `journey_enrolled`).
+ * Idempotent: profile merges are, admission re-admits the message that admitted a customer, and
+ * runs drop a signal whose messageId they already saw.
  */
 export async function routeEvent(
   deps: RouterDeps,
@@ -46,9 +82,14 @@ export async function routeEvent(
   { repeat = false }: { repeat?: boolean } = {},
 ): Promise<RouteResult> {
   const customerId = customerIdOf(ingest);
-  const result: RouteResult = { customerId, entered: [], signalled: [] };
+  const result: RouteResult = { customerId, entered: [], signalled: [], refused: [] };
   if (ingest.type === 'identify') {
-    await deps.profiles.merge(customerId, ingest.traits);
+    const changed = await deps.profiles.merge(customerId, ingest.traits);
+    if (changed.length > 0) await enterOnTraits(deps, ingest, customerId, changed, result);
+    return result;
+  }
+  if (ingest.type === 'enrol') {
+    await enrol(deps, ingest, customerId, result);
     return result;
   }
 
@@ -57,35 +98,119 @@ export async function routeEvent(
     deps.coupons && (await applyCouponEvent(deps.coupons, toJourneyEvent(ingest), customerId, deps.logger));
   if (coupon) result.coupon = coupon.outcome;
   if (coupon?.event === null) return result;
-  const traits = await deps.profiles.get(customerId);
+  const traits = await deps.profiles.getWithTags(customerId);
   const event = coupon?.event ?? toJourneyEvent(ingest);
   const signal: EventSignal = { event, traits };
-  const started = new Set<string>();
+  const handled = new Set<string>();
 
   for (const journey of deps.catalog.enteredBy(event.event)) {
-    if (!matchesEvent(journey.entry, event, traits)) continue;
-    // A repeat may come after this very event started a run that has ended since: entering
-    // again would start a new run and send every touch a second time.
-    if (repeat && (await enteredBy(deps, journey, customerId, event.messageId))) {
-      started.add(journey.id);
-      continue;
-    }
-    await enter(deps, journey, customerId, signal);
-    started.add(journey.id);
-    result.entered.push(journey.id);
+    const clock = { nowMs: now(deps), timeZone: customerZone(traits) };
+    if (!('event' in journey.entry) || !matchesEvent(journey.entry, event, traits, clock)) continue;
+    const outcome = await tryEnter(deps, journey, customerId, signal, result, repeat);
+    // A refused customer may still be in the journey under an earlier run that waits for this event.
+    if (outcome !== 'refused') handled.add(journey.id);
   }
   for (const journey of deps.catalog.listeningTo(event.event)) {
-    if (started.has(journey.id)) continue;
-    try {
-      await deps.temporal.workflow
-        .getHandle(journeyWorkflowId(journey.id, customerId))
-        .signal(eventSignal, signal);
-      result.signalled.push(journey.id);
-    } catch (err) {
-      if (!(err instanceof WorkflowNotFoundError)) throw err;
-    }
+    if (handled.has(journey.id)) continue;
+    await signalRun(deps, journey, customerId, signal, result);
   }
   return result;
+}
+
+async function enterOnTraits(
+  deps: RouterDeps,
+  ingest: IdentifyEvent,
+  customerId: string,
+  changed: string[],
+  result: RouteResult,
+): Promise<void> {
+  const journeys = changed.flatMap((trait) => deps.catalog.enteredByTrait(trait).map((j) => ({ trait, j })));
+  if (journeys.length === 0) return;
+  const traits = await deps.profiles.getWithTags(customerId);
+  for (const { trait, j: journey } of journeys) {
+    const value = traits[trait];
+    if (value === undefined || value === null) continue; // removed: no entry
+    const event: JourneyEvent = {
+      messageId: ingest.messageId,
+      event: TRAIT_CHANGED_EVENT,
+      properties: { trait, value },
+      timestamp: ingest.timestamp,
+    };
+    const { where } = journey.entry as { where?: Condition };
+    const clock = { nowMs: now(deps), timeZone: customerZone(traits) };
+    if (where && !evaluate(where, { traits, properties: event.properties, ...clock })) continue;
+    await tryEnter(deps, journey, customerId, { event, traits }, result, false, { signalRunning: false });
+  }
+}
+
+async function enrol(deps: RouterDeps, ingest: EnrolEvent, customerId: string, result: RouteResult) {
+  const journey = deps.catalog.get(ingest.journeyId);
+  if (!journey) {
+    // Retrying cannot help: the journey was removed after the enrolment was queued.
+    deps.logger.warn(
+      { journeyId: ingest.journeyId, messageId: ingest.messageId },
+      'enrolment into an unknown journey',
+    );
+    return;
+  }
+  const traits = await deps.profiles.getWithTags(customerId);
+  const event: JourneyEvent = {
+    messageId: ingest.messageId,
+    event: ENROLLED_EVENT,
+    properties: ingest.properties ?? {},
+    timestamp: ingest.timestamp,
+  };
+  await tryEnter(deps, journey, customerId, { event, traits }, result, false, { signalRunning: false });
+}
+
+/**
+ * Admission, then signalWithStart. A message that admitted the customer before (a retried job)
+ * starts the run only if that attempt did not: its run may have ended since, and starting again
+ * would send every touch a second time.
+ */
+async function tryEnter(
+  deps: RouterDeps,
+  journey: Journey,
+  customerId: string,
+  signal: EventSignal,
+  result: RouteResult,
+  repeat: boolean,
+  { signalRunning = true } = {},
+): Promise<'entered' | 'running' | 'refused'> {
+  const admission = await deps.admission.admit(journey, customerId, signal.event.messageId, now(deps));
+  if (!admission.admitted) {
+    result.refused.push({ journeyId: journey.id, reason: admission.reason });
+    if (admission.reason !== 'running') return 'refused';
+    if (signalRunning) await signalRun(deps, journey, customerId, signal, result);
+    return 'running';
+  }
+  if ((admission.repeat || repeat) && (await enteredBy(deps, journey, customerId, signal.event.messageId)))
+    return 'entered';
+  await enter(deps, journey, customerId, signal);
+  result.entered.push(journey.id);
+  return 'entered';
+}
+
+/** The event as a signal to the customer's run of the journey, if there is one. */
+async function signalRun(
+  deps: RouterDeps,
+  journey: Journey,
+  customerId: string,
+  signal: EventSignal,
+  result: RouteResult,
+): Promise<void> {
+  try {
+    await deps.temporal.workflow
+      .getHandle(journeyWorkflowId(journey.id, customerId))
+      .signal(eventSignal, signal);
+    result.signalled.push(journey.id);
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
+
+function now(deps: RouterDeps): number {
+  return deps.now?.() ?? Date.now();
 }
 
 async function enter(
@@ -97,7 +222,15 @@ async function enter(
   await deps.temporal.workflow.signalWithStart<typeof journeyWorkflow, [EventSignal]>('journeyWorkflow', {
     workflowId: journeyWorkflowId(journey.id, customerId),
     taskQueue: deps.taskQueue,
-    args: [{ journey, customerId, entry: signal.event, traits: signal.traits }],
+    args: [
+      {
+        journey,
+        customerId,
+        entry: signal.event,
+        traits: signal.traits,
+        ...(deps.clockOffsetMs ? { clockOffsetMs: deps.clockOffsetMs } : {}),
+      },
+    ],
     signal: eventSignal,
     signalArgs: [signal],
     memo: { entryMessageId: signal.event.messageId },

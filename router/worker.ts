@@ -26,6 +26,8 @@ export function createRouterWorker(deps: RouterWorkerDeps): Worker<IngestEvent> 
     async (job) => {
       const processedKey = deps.keys.processedEvent(job.data.messageId);
       if (await deps.redis.exists(processedKey)) return { duplicate: true };
+      // One GET of the registry revision: a publish, pause or stop counts from the next event on.
+      await deps.catalog.refresh?.();
       // Started before (stalled after a crash, or failed): it may have entered journeys already.
       const result = await routeEvent(deps, job.data, { repeat: job.attemptsStarted > 1 });
       await deps.redis.set(processedKey, '1', 'EX', PROCESSED_TTL_SECONDS);

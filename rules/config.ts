@@ -63,6 +63,8 @@ export const rulesConfigSchema = z.strictObject({
       overall: capSchema.optional(),
     })
     .prefault({}),
+  /** Journeys: `maxPerCustomer` caps the concurrent journeys (not capExempt) one customer is in; absent: no cap. */
+  journeys: z.strictObject({ maxPerCustomer: z.number().int().positive().optional() }).optional(),
 });
 
 export type RulesConfig = z.output<typeof rulesConfigSchema>;

@@ -5,9 +5,10 @@ import type { ApiKeys } from '../config/keys';
 import type { CouponStore } from '../coupons/store';
 import type { IngestEvent } from '../queues/events';
 import { errorHandler, notFound } from './errors';
-import { adminRouter, type JourneyLookup, type RunLookup } from './routes/admin';
+import { adminRouter, type JourneyLookup, type JourneyRegistryApi, type RunLookup } from './routes/admin';
 import { couponsRouter } from './routes/coupons';
 import { deliveriesRouter, type DeliveryApi } from './routes/deliveries';
+import { enrolRouter } from './routes/enrol';
 import { healthHandler, type HealthCheck } from './routes/health';
 import { ingestRouter } from './routes/ingest';
 import { receiptsRouter } from './routes/receipts';
@@ -15,7 +16,7 @@ import { rulesRouter, type RulesRouterDeps } from './routes/rules';
 import { templatesRouter, type TemplatesApi } from './routes/templates';
 import { trackingRouter } from './routes/tracking';
 
-export type { HealthCheck, JourneyLookup, RunLookup };
+export type { HealthCheck, JourneyLookup, JourneyRegistryApi, RunLookup };
 
 export interface AppDeps {
   keys: ApiKeys;
@@ -24,6 +25,8 @@ export interface AppDeps {
   health: HealthCheck;
   journeys: JourneyLookup;
   runs: RunLookup;
+  /** The journey registry (drafts, versions, lifecycle, diff); without it journeys are read-only. */
+  registry?: JourneyRegistryApi;
   /** Coupon redemption and stats (routes/coupons.ts); without it those routes answer 404. */
   coupons?: CouponStore;
   /** Consent API, unsubscribe links, SMS replies (routes/rules.ts); without it they answer 404. */
@@ -53,6 +56,15 @@ export function createApp(deps: AppDeps): express.Express {
       keys: deps.keys,
       eventsQueue: deps.eventsQueue,
       bodyLimit: deps.bodyLimit,
+      enqueueTimeoutMs: deps.enqueueTimeoutMs ?? 10_000,
+    }),
+  );
+  app.use(
+    '/v1/journeys',
+    enrolRouter({
+      keys: deps.keys,
+      eventsQueue: deps.eventsQueue,
+      journeys: deps.journeys,
       enqueueTimeoutMs: deps.enqueueTimeoutMs ?? 10_000,
     }),
   );

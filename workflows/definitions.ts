@@ -1,5 +1,6 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { IssuedCoupon } from '../activities/types';
+import type { RunEvent } from '../language/conditions';
 import type { Journey, JourneyEvent } from '../language/types';
 
 /** Where a run stands; `converted` means an exit goal was reached. */
@@ -28,6 +29,28 @@ export interface RunState {
   path: PathEntry[];
   /** The goal event that converted the run, if any. */
   conversion?: { event: string; messageId: string; at: string };
+  /** Holdback: `control` runs follow the steps but receive nothing. */
+  group?: 'control' | 'treatment';
+  /** Why an `exited` run ended (operator stop, journey stopped, goal after the conversion window). */
+  exitReason?: string;
+  /** Set when an operator migrated the run from an earlier version. */
+  migratedFrom?: { version: number; stepId: string | null; at: string; by: string };
+}
+
+/** Ends a run at once (journey stopped, customer removed), with the reason on its record. */
+export interface StopSignal {
+  reason: string;
+  by: string;
+}
+
+/**
+ * Moves a waiting run to another version of its journey: it continues at `mapping[currentStep]`
+ * (validated before sending: every step a customer can be at must be mapped).
+ */
+export interface MigrateSignal {
+  journey: Journey;
+  mapping: Record<string, string>;
+  by: string;
 }
 
 /** What the router sends a run: the event, with the customer's traits as the router saw them. */
@@ -46,6 +69,14 @@ export interface CarriedState {
   traits: Record<string, unknown>;
   enteredAt: string;
   coupons?: Record<string, IssuedCoupon>;
+  /** Events this run received, for `did` conditions (journey v2 onwards; absent in older runs). */
+  history?: RunEvent[];
+  group?: RunState['group'];
+  /** The arm each split step chose, by step id. */
+  arms?: Record<string, string>;
+  migratedFrom?: RunState['migratedFrom'];
+  /** A migration that arrived before the run reached a wait point. */
+  pendingMigration?: MigrateSignal;
 }
 
 export interface JourneyInput {
@@ -55,6 +86,13 @@ export interface JourneyInput {
   entry: JourneyEvent;
   traits?: Record<string, unknown>;
   carried?: CarriedState;
+  /** Simulation only: the run's clock reads workflow time plus this (scenario start - server time). */
+  clockOffsetMs?: number;
+  /**
+   * Continue as new after this many steps in one execution (besides whenever Temporal suggests
+   * it). Tests set it low to exercise the hand-over; production leaves it unset.
+   */
+  maxStepsPerRun?: number;
 }
 
 export interface JourneyResult {
@@ -63,6 +101,8 @@ export interface JourneyResult {
 }
 
 export const eventSignal = defineSignal<[EventSignal]>('event');
+export const stopSignal = defineSignal<[StopSignal]>('stop');
+export const migrateSignal = defineSignal<[MigrateSignal]>('migrate');
 export const stateQuery = defineQuery<RunState>('state');
 
 /** One workflow per (journey, customer): a customer is never in the same journey twice at once. */

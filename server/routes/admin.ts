@@ -3,6 +3,12 @@ import type { ApiKeys } from '../../config/keys';
 import type { Journey } from '../../language/types';
 import { adminAuth } from '../auth';
 import { ApiError } from '../errors';
+import { registryReadRouter, summariseJourney } from './journeys/read';
+import type { JourneyRegistryApi } from './journeys/shared';
+import { registryWriteRouter } from './journeys/write';
+
+export { summariseJourney };
+export type { JourneyRegistryApi };
 
 /** The journeys the engine has loaded. */
 export interface JourneyLookup {
@@ -17,38 +23,20 @@ export interface RunLookup {
 
 export interface AdminRouterOptions {
   keys: ApiKeys;
+  /** Used when there is no registry: a fixed set of journeys, all published. */
   journeys: JourneyLookup;
   runs: RunLookup;
-}
-
-/** What the journey list shows of each journey: its identity, triggers and the shape of its steps. */
-export function summariseJourney(journey: Journey) {
-  const { id, name, version, defaultLocale, entry, exit, steps } = journey;
-  return {
-    id,
-    name,
-    version,
-    defaultLocale,
-    entry,
-    exit,
-    steps: steps.map((step) => ({ id: step.id, type: step.type })),
-  };
+  /**
+   * The journey registry (versions, drafts, lifecycle). Without it only the list, one journey and
+   * a customer's run are served, from `journeys`.
+   */
+  registry?: JourneyRegistryApi;
 }
 
 /** Admin API under /v1/journeys; every route needs the admin key. */
-export function adminRouter({ keys, journeys, runs }: AdminRouterOptions): Router {
+export function adminRouter({ keys, journeys, runs, registry }: AdminRouterOptions): Router {
   const router = express.Router();
   router.use(adminAuth(keys));
-
-  router.get('/', (_req, res) => {
-    res.json({ journeys: journeys.list().map(summariseJourney) });
-  });
-
-  router.get('/:id', (req, res) => {
-    const journey = journeys.get(req.params.id);
-    if (!journey) throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(req.params.id)}`);
-    res.json(journey);
-  });
 
   router.get('/:id/customers/:customerId', async (req, res) => {
     const { id, customerId } = req.params;
@@ -57,6 +45,26 @@ export function adminRouter({ keys, journeys, runs }: AdminRouterOptions): Route
       throw new ApiError(404, 'not_found', `no run of journey ${JSON.stringify(id)} for this customer`);
     }
     res.json(run);
+  });
+
+  if (registry) {
+    router.use(registryWriteRouter(registry));
+    router.use(registryReadRouter(registry));
+    return router;
+  }
+
+  router.get('/', (_req, res) => {
+    res.json({
+      journeys: journeys
+        .list()
+        .map((j) => ({ ...summariseJourney(j), status: 'published', hasDraft: false })),
+    });
+  });
+
+  router.get('/:id', (req, res) => {
+    const journey = journeys.get(req.params.id);
+    if (!journey) throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(req.params.id)}`);
+    res.json({ ...journey, status: 'published', hasDraft: false });
   });
 
   return router;

@@ -77,7 +77,8 @@ export function templatesRouter({
 
   /** Each template once, with the locales it exists in. */
   router.get('/', (_req, res) => {
-    const byTemplate = new Map<string, { channel: Channel; name: string; locales: string[] }>();
+    // `channel` is the folder: a channel, or `notify` for internal alerts.
+    const byTemplate = new Map<string, { channel: string; name: string; locales: string[] }>();
     for (const { channel, name, locale } of api.templates.list()) {
       const id = `${channel}/${name}`;
       const entry = byTemplate.get(id) ?? { channel, name, locales: [] };

@@ -11,7 +11,7 @@ const BIRTHDAY: Journey = {
   name: 'Birthday benefit',
   version: 2,
   defaultLocale: 'zh-CN',
-  entry: { event: 'birthday_upcoming' },
+  entry: { event: 'birthday_upcoming', reentry: { mode: 'always' } },
   exit: [],
   steps: [
     { id: 'pick', type: 'waitFor', event: 'benefit_chosen', timeoutMs: 3 * DAY },

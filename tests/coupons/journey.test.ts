@@ -52,6 +52,7 @@ describe('coupons in the dormant-reactivation journey', () => {
       taskQueue: setup.engine.taskQueue,
       profiles: setup.engine.profiles,
       catalog: setup.engine.catalog,
+      admission: setup.engine.admission,
       logger: pino({ level: 'silent' }),
       coupons: t.store,
     });

@@ -230,9 +230,23 @@ describe('isoToMillis', () => {
   );
 });
 
-it('stays importable by workflow code: no imports beyond the types', () => {
-  const source = fs.readFileSync(path.join(__dirname, '../../language/conditions.ts'), 'utf8');
-  const imports = [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
-  expect(imports).toEqual(['./types']);
-  expect(source).not.toMatch(/Date\.now|Math\.random|new Date\(\)|eval\(|Function\(/);
+it('stays importable by workflow code: pure modules, no Node APIs, no clock but the router default', () => {
+  const read = (name: string) => fs.readFileSync(path.join(__dirname, '../../language', name), 'utf8');
+  const importsOf = (source: string) =>
+    [...source.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]);
+  const allowed: Record<string, string[]> = {
+    'conditions.ts': ['./dates', './duration', './types'],
+    'dates.ts': ['luxon', './duration'],
+    'duration.ts': ['luxon'],
+    'timing.ts': ['luxon', './conditions', './dates', './types'],
+    'values.ts': ['luxon', './conditions', './dates', './types'],
+  };
+  for (const [file, imports] of Object.entries(allowed)) {
+    const source = read(file);
+    expect([file, importsOf(source)]).toEqual([file, imports]);
+    expect(source).not.toMatch(/Math\.random|new Date\(\)|eval\(|Function\(|process\.|require\(/);
+    const clockReads = source.match(/Date\.now\(\)|DateTime\.now\(\)|DateTime\.local\(\)/g) ?? [];
+    // conditions.ts: only as the default of `nowMs` (documented twice, used once).
+    expect([file, clockReads.length]).toEqual([file, file === 'conditions.ts' ? 3 : 0]);
+  }
 });

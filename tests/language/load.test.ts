@@ -65,7 +65,7 @@ describe('loadJourneyFile', () => {
       name: 'ok',
       version: 1,
       defaultLocale: 'zh-CN',
-      entry: { event: 'content_viewed' },
+      entry: { event: 'content_viewed', reentry: { mode: 'always' } },
       exit: [{ event: 'unsubscribed' }],
       steps: [
         { id: 'pause', type: 'wait', durationMs: 36 * 3600_000 },

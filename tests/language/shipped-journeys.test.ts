@@ -1,5 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
-import { loadJourneys } from '../../language/load';
+import { integrationTargets, loadIntegrationsConfig } from '../../config/integrations';
+import { formatIssue } from '../../language/errors';
+import { checkJourney, JOURNEY_FILE, loadJourneys } from '../../language/load';
 import { buildRenderContext } from '../../messages/context';
 import { loadTemplates } from '../../messages/templates';
 import type { SendStep } from '../../language/types';
@@ -10,7 +13,49 @@ const journeys = loadJourneys(path.join(root, 'journeys'), { templates });
 const byId = (id: string) => journeys.find((j) => j.id === id)!;
 
 it('loads every shipped journey cleanly against the real templates', () => {
-  expect(journeys.map((j) => j.id)).toEqual(['browse-intent', 'dormant-reactivation']);
+  // The other seed journeys are pinned by their own scenarios (tests/journeys/).
+  expect(journeys.map((j) => j.id)).toEqual(
+    expect.arrayContaining(['browse-intent', 'dormant-reactivation']),
+  );
+});
+
+it('shipped journeys and test fixtures have no warnings either (no unreachable steps)', () => {
+  for (const dir of ['journeys', 'tests/fixtures/journeys']) {
+    for (const name of fs.readdirSync(path.join(root, dir)).filter((f) => /\.ya?ml$/.test(f))) {
+      const file = path.join(root, dir, name);
+      const result = checkJourney(fs.readFileSync(file, 'utf8'), file, { templates, checkFileName: true });
+      expect([name, result.issues, result.warnings]).toEqual([name, [], []]);
+    }
+  }
+});
+
+it('the end-to-end fixture still compiles as it did, plus the default re-entry rule', () => {
+  const [quick] = loadJourneys(path.join(root, 'tests/fixtures/journeys'), { templates });
+  expect(quick).toEqual({
+    id: 'quick-browse',
+    name: 'Browse intent (fast, for end-to-end tests)',
+    version: 1,
+    defaultLocale: 'zh-CN',
+    entry: {
+      event: 'content_viewed',
+      where: { property: 'category', eq: 'living-room-decoration' },
+      reentry: { mode: 'always' },
+    },
+    exit: [{ event: 'order_completed' }],
+    steps: [
+      { id: 'push-plan', type: 'send', channel: 'push', template: 'living-room-plan' },
+      {
+        id: 'wait-order',
+        type: 'waitFor',
+        event: 'order_completed',
+        timeoutMs: 6000,
+        onEvent: 'done',
+        onTimeout: 'remind-plan',
+      },
+      { id: 'remind-plan', type: 'send', channel: 'miniprogram', template: 'living-room-plan-reminder' },
+      { id: 'done', type: 'exit' },
+    ],
+  });
 });
 
 it('browse intent: push the plan soon after the view, remind in the mini-program after 72 h', () => {
@@ -18,6 +63,7 @@ it('browse intent: push the plan soon after the view, remind in the mini-program
   expect(journey.entry).toEqual({
     event: 'content_viewed',
     where: { property: 'category', eq: 'living-room-decoration' },
+    reentry: { mode: 'always' },
   });
   expect(journey.exit).toEqual([{ event: 'order_completed' }]);
   expect(journey.steps).toEqual([
@@ -38,7 +84,11 @@ it('browse intent: push the plan soon after the view, remind in the mini-program
 
 it('dormant reactivation: a coupon by SMS and group-buy invite, a week to order, then a different email', () => {
   const journey = byId('dormant-reactivation');
-  expect(journey.entry).toEqual({ event: 'segment_entered', where: { property: 'segment', eq: 'dormant' } });
+  expect(journey.entry).toEqual({
+    event: 'segment_entered',
+    where: { property: 'segment', eq: 'dormant' },
+    reentry: { mode: 'always' },
+  });
   expect(journey.exit).toEqual([
     { event: 'order_completed' },
     { event: 'coupon_redeemed', where: { property: 'campaign', eq: 'dormant-reactivation' } },
@@ -66,6 +116,67 @@ it('dormant reactivation: a coupon by SMS and group-buy invite, a week to order,
   });
 });
 
+describe('the ten seed journeys (DESIGN.md)', () => {
+  // What touchpoint.example.yaml configures, read the way start-up reads it: journey 9's
+  // `supply-chain` webhook and `service-team` alerts must be among them.
+  const targets = (() => {
+    const vars = ['SUPPLY_CHAIN_TOKEN', 'WECOM_SERVICE_ROBOT_KEY', 'OPS_HOOK_TOKEN'];
+    const saved = vars.map((v) => process.env[v]);
+    vars.forEach((v) => (process.env[v] ??= 'example'));
+    try {
+      return integrationTargets(loadIntegrationsConfig(path.join(root, 'touchpoint.example.yaml')));
+    } finally {
+      vars.forEach((v, i) => (saved[i] === undefined ? delete process.env[v] : (process.env[v] = saved[i])));
+    }
+  })();
+  const files = fs
+    .readdirSync(path.join(root, 'journeys'))
+    .filter((f) => JOURNEY_FILE.test(f))
+    .sort();
+
+  it('are all in journeys/', () => {
+    expect(files).toEqual([
+      'birthday-benefit.yaml',
+      'browse-intent.yaml',
+      'cross-channel-recognition.yaml',
+      'dormant-reactivation.yaml',
+      'event-registration.yaml',
+      'high-value-invite.yaml',
+      'lifecycle-aipl.yaml',
+      'negative-review.yaml',
+      'post-purchase-care.yaml',
+      'pregnancy-care.yaml',
+    ]);
+    expect(targets.webhookTargets).toContain('supply-chain');
+    expect(targets.notifyTargets).toContain('service-team');
+  });
+
+  it.each(files)('%s validates with no errors and no warnings (templates, targets, graph)', (name) => {
+    const file = path.join(root, 'journeys', name);
+    const result = checkJourney(fs.readFileSync(file, 'utf8'), file, {
+      templates,
+      ...targets,
+      checkFileName: true,
+    });
+    expect({ issues: result.issues.map(formatIssue), warnings: result.warnings.map(formatIssue) }).toEqual({
+      issues: [],
+      warnings: [],
+    });
+    expect(result.journey?.id).toBe(name.replace(/\.yaml$/, ''));
+  });
+
+  it('use every shipped template, and only shipped ones', () => {
+    const used = new Set<string>();
+    for (const journey of journeys)
+      for (const step of journey.steps) {
+        if (step.type === 'send') used.add(`${step.channel}/${step.template}`);
+        if (step.type === 'notify') used.add(`notify/${step.template}`);
+      }
+    const shipped = new Set(templates.list().map((t) => `${t.channel}/${t.name}`));
+    expect([...used].sort()).toEqual([...shipped].sort());
+  });
+});
+
 it('has every shipped template in zh-CN and en', () => {
   const names = new Set(templates.list().map((t) => `${t.channel}/${t.name}`));
   for (const name of names) {
@@ -88,7 +199,7 @@ describe('shipped templates render with typical values', () => {
     buildRenderContext({
       customerId: 'c-1',
       traits,
-      event: { event: journey.entry.event, properties },
+      event: { event: (journey.entry as { event: string }).event, properties },
       journey,
       coupons,
     });

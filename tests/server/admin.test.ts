@@ -20,7 +20,7 @@ afterEach(() => t.close());
 
 const get = (path: string) => request(t.app).get(path).set('Authorization', bearer(KEYS.adminKey));
 
-test('GET /v1/journeys lists the loaded journeys with their steps’ ids and types', async () => {
+test('GET /v1/journeys lists the loaded journeys with their steps’ ids and types (no registry: all published)', async () => {
   const res = await get('/v1/journeys');
   expect(res.status).toBe(200);
   expect(res.body).toEqual({
@@ -33,6 +33,8 @@ test('GET /v1/journeys lists the loaded journeys with their steps’ ids and typ
           { id: 'wait-purchase', type: 'waitFor' },
           { id: 'done', type: 'exit' },
         ],
+        status: 'published',
+        hasDraft: false,
       },
     ],
   });
@@ -41,7 +43,7 @@ test('GET /v1/journeys lists the loaded journeys with their steps’ ids and typ
 test('GET /v1/journeys/:id answers the whole journey, or 404', async () => {
   const found = await get('/v1/journeys/reactivation');
   expect(found.status).toBe(200);
-  expect(found.body).toEqual(JOURNEYS[0]);
+  expect(found.body).toEqual({ ...JOURNEYS[0], status: 'published', hasDraft: false });
 
   const missing = await get('/v1/journeys/nope');
   expect(missing.status).toBe(404);
@@ -60,4 +62,11 @@ test('GET /v1/journeys/:id/customers/:customerId answers the run’s state, or 4
     ['reactivation', '会员 42'],
     ['reactivation', 'u-unknown'],
   ]);
+});
+
+test('without a registry the lifecycle routes do not exist', async () => {
+  const res = await request(t.app)
+    .post('/v1/journeys/reactivation/pause')
+    .set('Authorization', bearer(KEYS.adminKey));
+  expect(res.status).toBe(404);
 });

@@ -18,7 +18,11 @@ export const JOURNEYS: Journey[] = [
     name: 'Dormant-customer reactivation',
     version: 3,
     defaultLocale: 'zh-CN',
-    entry: { event: 'segment_entered', where: { property: 'segment', eq: 'sleeping' } },
+    entry: {
+      event: 'segment_entered',
+      where: { property: 'segment', eq: 'sleeping' },
+      reentry: { mode: 'always' },
+    },
     exit: [{ event: 'order_completed' }],
     steps: [
       { id: 'coupon', type: 'send', channel: 'sms', template: 'reactivation-coupon' },

@@ -5,7 +5,13 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { createActivities } from '../../activities';
+import {
+  createActivities,
+  RecordingNotifySender,
+  RecordingWebhookSender,
+  type NotifySender,
+  type WebhookSender,
+} from '../../activities';
 import type { JourneyActivities } from '../../activities/types';
 import { projectRoot } from '../../config/settings';
 import { SignedTokens } from '../../config/signed-tokens';
@@ -20,6 +26,9 @@ import { closeDeliveryQueues, createDeliveryQueues } from '../../delivery/queues
 import { createDeliveryWorkers } from '../../delivery/worker';
 import { loadJourneys } from '../../language/load';
 import { loadTemplates } from '../../messages/templates';
+import type { Journey } from '../../language/types';
+import type { IngestEvent } from '../../queues/events';
+import { EntryAdmission } from '../../router/admission';
 import { JourneyCatalog } from '../../router/journey-catalog';
 import { routeEvent } from '../../router/route-event';
 import { createRules } from '../../rules';
@@ -51,6 +60,14 @@ export interface EngineOptions {
    * journey tests do not depend on the time of day they run at; consent opt-out, no caps.
    */
   rules?: unknown;
+  /** The journeys to run instead of those in `journeysDir` (a fixed catalog, all published). */
+  journeys?: Journey[];
+  /** The router's clock for admission (end dates, cool-downs); default Date.now. */
+  now?: () => number;
+  /** `webhook` steps' sender; default: a RecordingWebhookSender accepting any target (sends nothing). */
+  webhooks?: WebhookSender;
+  /** `notify` steps' sender; default: a RecordingNotifySender accepting any target (sends nothing). */
+  notifier?: NotifySender;
 }
 
 /**
@@ -67,7 +84,8 @@ export async function startEngine(options: EngineOptions) {
   const outboxDir = await mkdtemp(path.join(tmpdir(), 'tp-outbox-'));
   const templates = loadTemplates(path.join(projectRoot, 'templates'));
   const catalog = new JourneyCatalog(
-    loadJourneys(options.journeysDir ?? path.join(projectRoot, 'journeys'), { templates }),
+    options.journeys ??
+      loadJourneys(options.journeysDir ?? path.join(projectRoot, 'journeys'), { templates }),
   );
   const profiles = new ProfileStore(redis, keys);
   const touches = new TouchLog(redis, keys);
@@ -85,14 +103,23 @@ export async function startEngine(options: EngineOptions) {
   });
   const taskQueue = uniquePrefix('tq');
   const coupons = new CouponStore(redis, prefix);
+  const rulesConfig = parseRulesConfig(options.rules ?? { quietHours: false });
+  const admission = new EntryAdmission(redis, keys, {
+    maxPerCustomer: rulesConfig.journeys?.maxPerCustomer,
+    isOpen: (id) => catalog.isOpen(id),
+  });
   const rules = createRules({
     redis,
     keys,
-    config: parseRulesConfig(options.rules ?? { quietHours: false }),
+    config: rulesConfig,
     tokens: new SignedTokens(Buffer.from(prefix)),
     publicUrl: 'https://touchpoint.test',
   });
+  const webhooks = options.webhooks ?? new RecordingWebhookSender();
+  const notifier = options.notifier ?? new RecordingNotifySender();
   const real = createActivities({
+    webhooks,
+    notifier,
     profiles,
     touches,
     stats,
@@ -101,6 +128,7 @@ export async function startEngine(options: EngineOptions) {
     queues,
     channels,
     rules: rules.touch,
+    onRunEnded: (journeyId, customerId) => admission.release(journeyId, customerId),
   });
   const worker = await Worker.create({
     connection: options.nativeConnection,
@@ -110,7 +138,15 @@ export async function startEngine(options: EngineOptions) {
     activities: options.wrapActivities ? options.wrapActivities(real) : real,
   });
   const running = worker.run();
-  const routerDeps = { temporal: options.client, taskQueue, profiles, catalog, logger };
+  const routerDeps = {
+    temporal: options.client,
+    taskQueue,
+    profiles,
+    catalog,
+    admission,
+    logger,
+    now: options.now,
+  };
 
   let seq = 0;
   const nextId = () => `m-${prefix}-${++seq}`;
@@ -124,6 +160,9 @@ export async function startEngine(options: EngineOptions) {
     outboxDir,
     taskQueue,
     keys,
+    webhooks,
+    notifier,
+    admission,
     redis,
     /**
      * Routes a track call as the router worker would; returns its message id with the result.
@@ -146,6 +185,11 @@ export async function startEngine(options: EngineOptions) {
     /** Routes an identify call as the router worker would. */
     identify: (userId: string, traits: Record<string, unknown>) =>
       routeEvent(routerDeps, { type: 'identify', userId, traits, messageId: nextId(), ...times() }),
+    /** Routes any queued event (e.g. a job the API or a schedule tick queued) as the router worker would. */
+    route: (event: IngestEvent, repeat = false) => routeEvent(routerDeps, event, { repeat }),
+    /** Routes an `enrol` event (API / schedule enrolment) as the router worker would. */
+    enrol: (journeyId: string, userId: string, messageId = nextId(), properties?: Record<string, unknown>) =>
+      routeEvent(routerDeps, { type: 'enrol', journeyId, userId, messageId, properties, ...times() }),
     /** Lines of one channel's outbox (empty when none yet). */
     outbox: (channel: string): Promise<OutboxLine[]> => outboxLines(outboxDir, channel),
     async stop() {

@@ -1,6 +1,6 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { searchAttributeKeys } from '../../runtime/search-attributes';
-import { searchAttributeIndexTypes } from '../../runtime/temporal-dev-server';
+import { startTimeSkippingServer } from '../../runtime/time-skipping-server';
 
 /*
  * Temporal servers for tests, always from the binaries global-setup resolved (never an SDK
@@ -19,24 +19,10 @@ function binaryFromEnv(name: 'TEMPORAL_CLI' | 'TEMPORAL_TEST_SERVER'): string {
 
 /**
  * The Java time-skipping test server: timers fire as soon as the workflow is blocked on them.
- * It rejects unregistered custom search attributes ("search attribute X is not defined") and has
- * no CLI flag for them, but it implements OperatorService.AddSearchAttributes (not List), so we
- * register them that way.
+ * Search attributes are registered by runtime/time-skipping-server.ts (shared with the simulator).
  */
-export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
-  const env = await TestWorkflowEnvironment.createTimeSkipping({
-    server: { executable: { type: 'existing-path', path: binaryFromEnv('TEMPORAL_TEST_SERVER') } },
-  });
-  try {
-    await env.connection.operatorService.addSearchAttributes({
-      namespace: env.namespace ?? 'default',
-      searchAttributes: searchAttributeIndexTypes(),
-    });
-  } catch (err) {
-    await env.teardown();
-    throw err;
-  }
-  return env;
+export function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return startTimeSkippingServer(binaryFromEnv('TEMPORAL_TEST_SERVER'));
 }
 
 /** A real (in-memory) dev server with Touchpoint's search attributes registered; real time. */

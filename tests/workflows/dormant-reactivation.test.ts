@@ -81,7 +81,10 @@ describe('dormant-reactivation journey on the time-skipping server', () => {
     const handle = await enter('dr-twice');
     const first = await handle.describe();
     const again = await setup.engine.track('dr-twice', 'segment_entered', { segment: 'dormant' });
-    expect(again.entered).toEqual(['dormant-reactivation']); // signalWithStart: the same run got the event
+    // Admission refuses a second entry (`running`) and the router signals the event to the run.
+    expect(again.entered).toEqual([]);
+    expect(again.refused).toEqual([{ journeyId: 'dormant-reactivation', reason: 'running' }]);
+    expect(again.signalled).toEqual(['dormant-reactivation']);
     const described = await setup.env.client.workflow
       .getHandle(journeyWorkflowId('dormant-reactivation', 'dr-twice'))
       .describe();

@@ -81,6 +81,7 @@ describe('nothing is sent twice', () => {
       taskQueue: engine.taskQueue,
       profiles: engine.profiles,
       catalog: engine.catalog,
+      admission: engine.admission,
       logger: pino({ level: 'silent' }),
     });
     try {

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import express, { type Router } from 'express';
+import type { Queue } from 'bullmq';
+import { z } from 'zod';
+import type { ApiKeys } from '../../config/keys';
+import type { Journey } from '../../language/types';
+import type { EnrolEvent, IngestEvent } from '../../queues/events';
+import { adminAuth } from '../auth';
+import { ApiError } from '../errors';
+import { enqueueEvents } from '../ingest/enqueue';
+import { jsonObject } from '../ingest/json-object';
+import { MAX_ID_LENGTH } from '../ingest/schemas';
+import { jsonBody } from '../json-body';
+import { validateBody } from './validate-body';
+
+/** Customers per enrolment request; larger lists are sent in several requests. */
+export const MAX_ENROL_CUSTOMERS = 10_000;
+
+export interface EnrolRouterOptions {
+  keys: ApiKeys;
+  eventsQueue: Queue<IngestEvent>;
+  /** The journeys that exist now; `isOpen` (when given) refuses enrolment into a closed one with 409. */
+  journeys: { get(id: string): Journey | undefined; isOpen?(id: string): boolean };
+  enqueueTimeoutMs?: number;
+}
+
+const customerId = z
+  .string({ error: 'must be a string' })
+  .min(1, 'must not be empty')
+  .max(MAX_ID_LENGTH, `must be at most ${MAX_ID_LENGTH} characters`)
+  .refine((id) => id.trim() === id, 'must not start or end with white space');
+
+const enrolSchema = z.object({
+  customers: z
+    .array(customerId, { error: (issue) => (issue.input === undefined ? 'is required' : 'must be an array') })
+    .min(1, 'must hold at least one customer id')
+    .max(MAX_ENROL_CUSTOMERS, `must hold at most ${MAX_ENROL_CUSTOMERS} customer ids`),
+  /** Properties of each run's entry event (`journey_enrolled`), for the journey's templates and conditions. */
+  properties: jsonObject.optional(),
+});
+
+const MAX_REQUEST_ID_LENGTH = 200;
+
+/**
+ * `POST /v1/journeys/:id/enrol {customers: [...], properties?}` (admin key): puts one `enrol` event
+ * per distinct customer on the `events` queue, routed into that journey through admission
+ * (router/route-event.ts). 202 `{queued}` once Redis holds them.
+ *
+ * The messageIds are `enrol:<journey>:<request>:<customer>`, where `<request>` is the
+ * `Idempotency-Key` header or else a hash of the body: a retried request queues nobody twice.
+ * Whether a customer then enters is admission's decision (re-entry, limit, cap), counted as
+ * `refused:<reason>` in the journey's stats.
+ */
+export function enrolRouter({
+  keys,
+  eventsQueue,
+  journeys,
+  enqueueTimeoutMs = 10_000,
+}: EnrolRouterOptions): Router {
+  const router = express.Router();
+
+  router.post('/:id/enrol', adminAuth(keys), ...jsonBody('1mb'), async (req, res) => {
+    const journeyId = (req.params as { id: string }).id;
+    const journey = journeys.get(journeyId);
+    if (!journey) throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(journeyId)}`);
+    const body = validateBody(enrolSchema, req.body);
+    const requestKey = req.get('idempotency-key');
+    if (requestKey !== undefined && (requestKey === '' || requestKey.length > MAX_REQUEST_ID_LENGTH)) {
+      throw new ApiError(
+        400,
+        'invalid_request',
+        `Idempotency-Key must be 1 to ${MAX_REQUEST_ID_LENGTH} characters`,
+      );
+    }
+    if (journeys.isOpen && !journeys.isOpen(journeyId)) {
+      throw new ApiError(
+        409,
+        'journey_closed',
+        `journey ${JSON.stringify(journeyId)} takes no new entries (not published, paused or stopped)`,
+      );
+    }
+    const customers = [...new Set(body.customers)];
+    const request =
+      requestKey ?? hashOf({ customers: [...customers].sort(), properties: body.properties ?? null });
+    const now = new Date().toISOString();
+    const events = customers.map((customer): EnrolEvent => ({
+      type: 'enrol',
+      journeyId,
+      userId: customer,
+      messageId: `enrol:${journeyId}:${request}:${customer}`,
+      properties: { source: 'api', ...body.properties },
+      timestamp: now,
+      receivedAt: now,
+    }));
+    await enqueueEvents(eventsQueue, events, enqueueTimeoutMs);
+    res.status(202).json({ queued: events.length });
+  });
+
+  return router;
+}
+
+/** Deterministic JSON (sorted keys) hashed: the same body is the same request. */
+function hashOf(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 32);
+}
+
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
