@@ -7,6 +7,14 @@ export class RedisKeys {
     return `${this.prefix}:profile:${customerId}`;
   }
 
+  /**
+   * String: the trait values an identify found before it merged (JSON list), kept a week, so that a
+   * retried identify job reports the same changed traits instead of none.
+   */
+  identifyMerged(messageId: string): string {
+    return `${this.prefix}:identify-merged:${messageId}`;
+  }
+
   /** Set: the customer's tags (`tag` / `untag` steps); journeys see them as the `tags` trait. */
   profileTags(customerId: string): string {
     return `${this.prefix}:profile-tags:${customerId}`;

@@ -3,6 +3,31 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from './keys';
 
 /**
+ * One merge, atomically: the values found before (false where missing) are returned, and kept
+ * under KEYS[2] when given; a second run with the same KEYS[2] returns them without writing.
+ */
+const MERGE = `
+if KEYS[2] ~= '' then
+  local done = redis.call('GET', KEYS[2])
+  if done then return done end
+end
+local names = cjson.decode(ARGV[2])
+local set = cjson.decode(ARGV[3])
+local removed = cjson.decode(ARGV[4])
+local found = redis.call('HMGET', KEYS[1], unpack(names))
+for i = 1, #names do
+  if not found[i] then found[i] = false end
+end
+local snapshot = cjson.encode(found)
+if KEYS[2] ~= '' then redis.call('SET', KEYS[2], snapshot, 'EX', ARGV[1]) end
+if #set > 0 then redis.call('HSET', KEYS[1], unpack(set)) end
+if #removed > 0 then redis.call('HDEL', KEYS[1], unpack(removed)) end
+return snapshot`;
+
+/** As long as a retried identify job can come back (BullMQ keeps failed jobs for retry). */
+const MERGED_TTL_SECONDS = 7 * 24 * 3600;
+
+/**
  * Customer profiles: traits as a Redis hash, one field per trait, values JSON-encoded so types
  * survive (a number stays a number for `gt` conditions). Tags are a Redis set per customer, apart
  * from the traits (getWithTags joins them as the `tags` trait journeys read).
@@ -27,32 +52,42 @@ export class ProfileStore {
    * Merges traits in (identify semantics); a null value removes the trait. A change of `phone`
    * also moves the customer in the phone index (SMS replies find customers by number).
    * Returns the names of the traits whose value changed (set anew, set to another value, or
-   * removed), as read in the same transaction as the write: `traitChanged` entries start on these.
+   * removed), judged against the values read in the same atomic step as the write:
+   * `traitChanged` entries start on these. With a `messageId` (an identify), the values found are
+   * kept for a week: the same message merged again (a retried job) reports the same changes, so
+   * an entry lost to a crash after the merge is made on the retry.
    */
-  async merge(customerId: string, traits: Record<string, unknown>): Promise<string[]> {
-    const key = this.keys.profile(customerId);
+  async merge(customerId: string, traits: Record<string, unknown>, messageId?: string): Promise<string[]> {
     const names = Object.keys(traits);
+    if (names.length === 0) return [];
     const set: string[] = [];
     const removed: string[] = [];
     for (const [name, value] of Object.entries(traits)) {
       if (value === null || value === undefined) removed.push(name);
       else set.push(name, JSON.stringify(value));
     }
-    if (names.length === 0) return [];
     const phoneChanges = Object.prototype.hasOwnProperty.call(traits, 'phone');
     const before = phoneChanges ? normalisePhone(await this.trait(customerId, 'phone')) : undefined;
     const after = phoneChanges ? normalisePhone(traits.phone) : undefined;
-    const tx = this.redis.multi();
-    tx.hmget(key, ...names);
-    if (set.length) tx.hset(key, ...set);
-    if (removed.length) tx.hdel(key, ...removed);
-    if (before && before !== after) tx.srem(this.keys.customersByPhone(before), customerId);
-    if (after) tx.sadd(this.keys.customersByPhone(after), customerId);
-    const results = await tx.exec();
-    const [err, previous] = results?.[0] ?? [new Error('profile merge: transaction aborted'), null];
-    if (err) throw err;
+    const found = await this.redis.eval(
+      MERGE,
+      2,
+      this.keys.profile(customerId),
+      messageId === undefined ? '' : this.keys.identifyMerged(messageId),
+      MERGED_TTL_SECONDS,
+      JSON.stringify(names),
+      JSON.stringify(set),
+      JSON.stringify(removed),
+    );
+    const previous = JSON.parse(found as string) as (string | false)[];
+    if (phoneChanges && (before || after)) {
+      const tx = this.redis.multi();
+      if (before && before !== after) tx.srem(this.keys.customersByPhone(before), customerId);
+      if (after) tx.sadd(this.keys.customersByPhone(after), customerId);
+      await tx.exec();
+    }
     return names.filter((name, i) => {
-      const was = (previous as (string | null)[])[i] ?? null;
+      const was = previous[i] || null;
       const now = traits[name];
       if (now === null || now === undefined) return was !== null;
       return was === null || !isDeepStrictEqual(JSON.parse(was), JSON.parse(JSON.stringify(now)));

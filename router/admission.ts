@@ -130,6 +130,17 @@ export class EntryAdmission {
       .exec();
   }
 
+  /** When the customer last entered the journey, and by which message (none: never). */
+  async lastEntry(
+    journeyId: string,
+    customerId: string,
+  ): Promise<{ atMs: number; messageId: string } | undefined> {
+    const last = await this.redis.hget(this.keys.journeyEntries(journeyId), customerId);
+    const space = last?.indexOf(' ') ?? -1;
+    if (!last || space < 0) return undefined;
+    return { atMs: Number(last.slice(0, space)), messageId: last.slice(space + 1) };
+  }
+
   /** How many customers are in the journey right now (as admission counts them). */
   active(journeyId: string): Promise<number> {
     return this.redis.scard(this.keys.journeyActive(journeyId));

@@ -84,7 +84,7 @@ export async function routeEvent(
   const customerId = customerIdOf(ingest);
   const result: RouteResult = { customerId, entered: [], signalled: [], refused: [] };
   if (ingest.type === 'identify') {
-    const changed = await deps.profiles.merge(customerId, ingest.traits);
+    const changed = await deps.profiles.merge(customerId, ingest.traits, ingest.messageId);
     if (changed.length > 0) await enterOnTraits(deps, ingest, customerId, changed, result);
     return result;
   }
@@ -177,13 +177,18 @@ async function tryEnter(
   repeat: boolean,
   { signalRunning = true } = {},
 ): Promise<'entered' | 'running' | 'refused'> {
-  const admission = await deps.admission.admit(journey, customerId, signal.event.messageId, now(deps));
-  if (!admission.admitted) {
-    result.refused.push({ journeyId: journey.id, reason: admission.reason });
-    if (admission.reason !== 'running') return 'refused';
-    if (signalRunning) await signalRun(deps, journey, customerId, signal, result);
-    return 'running';
+  let admission = await deps.admission.admit(journey, customerId, signal.event.messageId, now(deps));
+  if (!admission.admitted && admission.reason === 'running') {
+    if (
+      (signalRunning && (await signalRun(deps, journey, customerId, signal, result))) ||
+      !(await staleSlot(deps, journey, customerId))
+    )
+      return refused(result, journey, 'running');
+    // The run that held the slot ended without freeing it: free it and decide again.
+    await deps.admission.release(journey.id, customerId);
+    admission = await deps.admission.admit(journey, customerId, signal.event.messageId, now(deps));
   }
+  if (!admission.admitted) return refused(result, journey, admission.reason);
   if ((admission.repeat || repeat) && (await enteredBy(deps, journey, customerId, signal.event.messageId)))
     return 'entered';
   await enter(deps, journey, customerId, signal);
@@ -191,21 +196,51 @@ async function tryEnter(
   return 'entered';
 }
 
-/** The event as a signal to the customer's run of the journey, if there is one. */
+function refused(result: RouteResult, journey: Journey, reason: RefusalReason): 'running' | 'refused' {
+  result.refused.push({ journeyId: journey.id, reason });
+  return reason === 'running' ? 'running' : 'refused';
+}
+
+/** How long an admitted entry may take to start its run before a missing run counts as gone. */
+const STARTING_GRACE_MS = 5 * 60_000;
+
+/**
+ * Admission says the customer is in the journey, yet there is no running run: either the run
+ * ended without freeing its slot (terminated or failed in Temporal: no final recordProgress), or
+ * another router worker admitted the customer a moment ago and is starting it. The first is a
+ * stale slot that would keep the customer out for good; the second must be left alone.
+ */
+async function staleSlot(deps: RouterDeps, journey: Journey, customerId: string): Promise<boolean> {
+  const last = await deps.admission.lastEntry(journey.id, customerId);
+  const old = last !== undefined && now(deps) - last.atMs > STARTING_GRACE_MS;
+  try {
+    const run = await deps.temporal.workflow.getHandle(journeyWorkflowId(journey.id, customerId)).describe();
+    if (run.status.name === 'RUNNING') return false;
+    // The run that ended is the one admitted last: nothing else is on its way.
+    return run.memo?.entryMessageId === last?.messageId || old;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return old;
+    throw err;
+  }
+}
+
+/** The event as a signal to the customer's run of the journey, if there is one (true: signalled). */
 async function signalRun(
   deps: RouterDeps,
   journey: Journey,
   customerId: string,
   signal: EventSignal,
   result: RouteResult,
-): Promise<void> {
+): Promise<boolean> {
   try {
     await deps.temporal.workflow
       .getHandle(journeyWorkflowId(journey.id, customerId))
       .signal(eventSignal, signal);
     result.signalled.push(journey.id);
+    return true;
   } catch (err) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
+    return false;
   }
 }
 

@@ -141,6 +141,33 @@ describe('admission in the router', () => {
     expect(await engine.admission.active('stay')).toBe(0);
   });
 
+  test('a run terminated in Temporal (no final record) does not keep the customer out for good', async () => {
+    const { engine } = setup;
+    expect((await engine.track('r9', 'stay_go')).entered).toEqual(['stay']);
+    await handle('stay', 'r9').terminate('operator terminated it in the Temporal UI');
+    expect(await engine.admission.active('stay')).toBe(1); // the slot was not freed
+    // The next entry finds no running run behind the slot: it frees the slot and enters.
+    const again = await engine.track('r9', 'stay_go');
+    expect(again.entered).toEqual(['stay']);
+    expect((await handle('stay', 'r9').describe()).status.name).toBe('RUNNING');
+    expect(await engine.admission.active('stay')).toBe(1);
+  });
+
+  test('a slot being started by another router worker is left alone', async () => {
+    const { engine } = setup;
+    // Admitted a moment ago by another message whose run has not started yet.
+    const stay = JOURNEYS.find((j) => j.id === 'stay')!;
+    expect(await engine.admission.admit(stay, 'r10', 'other-message', Date.now())).toEqual({
+      admitted: true,
+    });
+    const second = await engine.track('r10', 'stay_go');
+    expect(second.entered).toEqual([]);
+    expect(second.refused).toEqual([{ journeyId: 'stay', reason: 'running' }]);
+    // Long after, with still no run, the slot counts as gone.
+    clock = Date.now() + 10 * 60_000;
+    expect((await engine.track('r10', 'stay_go')).entered).toEqual(['stay']);
+  });
+
   test('entry limit: the third customer is refused while two are in', async () => {
     const { engine } = setup;
     expect((await engine.track('l1', 'limited_go')).entered).toEqual(['limited']);
@@ -215,6 +242,23 @@ describe('traitChanged entry', () => {
     expect((await engine.identify('d4', { stage: 'pregnant', dueDate: '2026-12-01' })).entered).toEqual([
       'due',
     ]);
+  });
+  test('a retried identify whose first attempt merged, then crashed before entering, enters on the retry', async () => {
+    const { engine } = setup;
+    await engine.identify('d5', { stage: 'pregnant' });
+    const identify: IngestEvent = {
+      type: 'identify',
+      userId: 'd5',
+      traits: { dueDate: '2026-11-01' },
+      messageId: 'identify-d5-crashed',
+      timestamp: new Date().toISOString(),
+      receivedAt: new Date().toISOString(),
+    };
+    // The first attempt: the merge happened, the process died before admission.
+    await engine.profiles.merge('d5', identify.traits, identify.messageId);
+    expect((await engine.route(identify, true)).entered).toEqual(['due']);
+    // A different identify with the same value is no change.
+    expect((await engine.identify('d5', { dueDate: '2026-11-01' })).refused).toEqual([]);
   });
 });
 

@@ -43,4 +43,17 @@ describe('ProfileStore.merge reports the traits it changed (traitChanged entries
     );
     expect(results.filter((changed) => changed.length > 0)).toHaveLength(1);
   });
+
+  test('the same identify merged again (a retried job) reports the same changes; another message does not', async () => {
+    expect(await profiles.merge('c3', { dueDate: '2026-09-01', name: 'Li' }, 'm1')).toEqual([
+      'dueDate',
+      'name',
+    ]);
+    expect(await profiles.merge('c3', { dueDate: '2026-09-01', name: 'Li' }, 'm1')).toEqual([
+      'dueDate',
+      'name',
+    ]);
+    expect(await profiles.merge('c3', { dueDate: '2026-09-01', name: 'Li' }, 'm2')).toEqual([]);
+    expect(await profiles.get('c3')).toEqual({ dueDate: '2026-09-01', name: 'Li' });
+  });
 });
