@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { VersionResults } from '../registry/results';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { parse as parseYaml } from 'yaml';
@@ -194,10 +195,30 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
       const entries = Object.entries(counters).sort(([a], [b]) => a.localeCompare(b));
       io.out(`  version ${version}${entries.length === 0 ? ': no activity' : ''}\n`);
       for (const [name, value] of entries) io.out(`    ${name.padEnd(32)} ${value}\n`);
+      const results = answer.results?.[version];
+      if (results && entries.length > 0) io.out(describeResults(results));
     }
   });
 
   return program;
+}
+
+/** Conversion rate, holdback lift and split arms, as lines under a version's counters. */
+function describeResults(results: VersionResults): string {
+  const pct = (rate: number | null) => (rate === null ? '-' : `${(rate * 100).toFixed(1)} %`);
+  const lines = [`    conversion rate                  ${pct(results.conversion.rate)}`];
+  if (results.holdback) {
+    const { control, treatment, lift } = results.holdback;
+    lines.push(
+      `    treatment / control              ${pct(treatment.rate)} of ${treatment.entered} / ${pct(control.rate)} of ${control.entered}`,
+      `    lift over control                ${lift === null ? '-' : `${lift >= 0 ? '+' : ''}${(lift * 100).toFixed(1)} %`}`,
+    );
+  }
+  for (const [stepId, arms] of Object.entries(results.splits)) {
+    const parts = Object.entries(arms).map(([arm, n]) => `${arm} ${n}`);
+    lines.push(`    split ${stepId.padEnd(26)} ${parts.join(', ')}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
@@ -328,6 +349,7 @@ interface StatusReport {
   status: string;
   version: number | null;
   versions?: Record<string, Record<string, number>>;
+  results?: Record<string, VersionResults>;
 }
 
 function entrySummary(entry: unknown): string {

@@ -89,6 +89,26 @@ test('publish, then the lifecycle: pause, resume, list, status, stop', async () 
   const json = JSON.parse((await withServer(['status', 'sim-welcome', '--json'])).out);
   expect(json).toMatchObject({ id: 'sim-welcome', status: 'published', version: 1 });
 
+  // Counters as runs record them: the status shows the conversion rate, lift and split arms.
+  const stats = new JourneyStats(redis, new RedisKeys(prefix));
+  const counts: [string, number][] = [
+    ['entered', 40],
+    ['converted', 10],
+    ['entered:control', 10],
+    ['converted:control', 1],
+    ['entered:treatment', 30],
+    ['converted:treatment', 9],
+    ['split:offer:A', 16],
+    ['split:offer:B', 14],
+  ];
+  for (const [field, n] of counts)
+    for (let i = 0; i < n; i++) await stats.countOnce('sim-welcome', 1, field, `${prefix}:${field}:${i}`);
+  const results = await withServer(['status', 'sim-welcome']);
+  expect(results.out).toContain('conversion rate                  25.0 %\n');
+  expect(results.out).toContain('treatment / control              30.0 % of 30 / 10.0 % of 10\n');
+  expect(results.out).toContain('lift over control                +200.0 %\n');
+  expect(results.out).toContain('split offer                      A 16, B 14\n');
+
   const stopped = await withServer(['stop', 'sim-welcome', '--reason', 'campaign over', '--actor', 'ana']);
   expect(stopped.err).toBe('');
   expect(stopped).toMatchObject({ code: 0, out: 'sim-welcome: stopped; 0 running customers stopped\n' });

@@ -381,6 +381,10 @@ test('GET /:id/status: status, current version and the counters of every version
     status: 'published',
     version: 2,
     versions: { '1': { entered: 1, converted: 1 }, '2': { entered: 1 } },
+    results: {
+      '1': { conversion: { entered: 1, converted: 1, rate: 1 }, splits: {} },
+      '2': { conversion: { entered: 1, converted: 0, rate: 0 }, splits: {} },
+    },
   });
   expect((await get('/v1/journeys/nope/status')).status).toBe(404);
 });

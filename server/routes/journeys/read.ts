@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { parse } from 'yaml';
 import type { Journey } from '../../../language/types';
 import { diffVersions, stepChanges } from '../../../registry/diff';
+import { summariseResults } from '../../../registry/results';
 import type { JourneyListing } from '../../../registry/store';
 import { ApiError } from '../../errors';
 import { route, versionParam, type JourneyRegistryApi } from './shared';
@@ -69,6 +70,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
         status: state.status,
         version: state.latest > 0 ? state.latest : null,
         versions: Object.fromEntries(numbers.map((v, i) => [String(v), counters[i]])),
+        results: Object.fromEntries(numbers.map((v, i) => [String(v), summariseResults(counters[i] ?? {})])),
       });
     }),
   );
