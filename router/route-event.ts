@@ -16,6 +16,7 @@ import {
 import { customerIdKey, journeyIdKey, journeyVersionKey, stepKey } from '../runtime/search-attributes';
 import { eventSignal, journeyWorkflowId, type EventSignal } from '../workflows/definitions';
 import type { journeyWorkflow } from '../workflows/journey';
+import type { ComputedTraitsUpdater, CustomerResolver, SegmentMembership } from './customer-pipeline';
 import type { EntryAdmission, RefusalReason } from './admission';
 
 /** What routing needs of the journey catalog (router/journey-catalog.ts): the current versions. */
@@ -45,6 +46,12 @@ export interface RouterDeps {
   now?: () => number;
   /** Simulation only: passed to the runs it starts as JourneyInput.clockOffsetMs (their clock's offset). */
   clockOffsetMs?: number;
+  /** Identity stitching (customers/identity); without it the customer is the userId or anon:<anonymousId>. */
+  identity?: CustomerResolver;
+  /** Computed traits from track events (customers/computed-traits). */
+  computedTraits?: ComputedTraitsUpdater;
+  /** Segment membership (segments/); entering or leaving queues an event. */
+  segments?: SegmentMembership;
 }
 
 export interface RouteResult {
@@ -81,10 +88,12 @@ export async function routeEvent(
   ingest: IngestEvent,
   { repeat = false }: { repeat?: boolean } = {},
 ): Promise<RouteResult> {
-  const customerId = customerIdOf(ingest);
+  const customerId = deps.identity ? await deps.identity.resolve(ingest) : customerIdOf(ingest);
   const result: RouteResult = { customerId, entered: [], signalled: [], refused: [] };
   if (ingest.type === 'identify') {
     const changed = await deps.profiles.merge(customerId, ingest.traits, ingest.messageId);
+    if (changed.length > 0)
+      await deps.segments?.onCustomerChanged(customerId, { messageId: ingest.messageId, traits: changed });
     if (changed.length > 0) await enterOnTraits(deps, ingest, customerId, changed, result);
     return result;
   }
@@ -98,8 +107,10 @@ export async function routeEvent(
     deps.coupons && (await applyCouponEvent(deps.coupons, toJourneyEvent(ingest), customerId, deps.logger));
   if (coupon) result.coupon = coupon.outcome;
   if (coupon?.event === null) return result;
-  const traits = await deps.profiles.getWithTags(customerId);
   const event = coupon?.event ?? toJourneyEvent(ingest);
+  const computed = (await deps.computedTraits?.onTrack(customerId, event)) ?? [];
+  await deps.segments?.onCustomerChanged(customerId, { messageId: event.messageId, event, traits: computed });
+  const traits = await deps.profiles.getWithTags(customerId);
   const signal: EventSignal = { event, traits };
   const handled = new Set<string>();
 
