@@ -46,6 +46,12 @@ export interface ActivityDeps extends SendDeps {
    * calls it (it must be idempotent), so a failed release is retried with the activity.
    */
   onRunEnded?: (journeyId: string, customerId: string) => Promise<void>;
+  /**
+   * The customer a run's customer id lives on as now (identity stitching: a run of a customer
+   * merged into another goes on under its old id). Sends, traits, profile updates and alerts go
+   * to that customer: their profile, consent and caps. Default: the id itself.
+   */
+  canonicalCustomer?: (customerId: string) => Promise<string>;
 }
 
 /** The fields of a run's final record (`converted:control` and the like count as their base). */
@@ -55,19 +61,26 @@ const RUN_ENDS = new Set(['converted', 'completed', 'exited']);
 export function createActivities(deps: ActivityDeps): JourneyActivities {
   const now = () => activityNow(deps.clockOffsetMs ?? 0);
   const notifyLog = new NotifyLog(deps.stats.redis, deps.stats.keys);
+  const canonical = async <T extends { customerId: string }>(request: T): Promise<T> => {
+    const customerId = deps.canonicalCustomer
+      ? await deps.canonicalCustomer(request.customerId)
+      : request.customerId;
+    return customerId === request.customerId ? request : { ...request, customerId };
+  };
   return {
-    sendMessage: (request: SendRequest) => sendMessage(deps, request, now()),
+    sendMessage: async (request: SendRequest) => sendMessage(deps, await canonical(request), now()),
     issueCoupon: (request: CouponRequest) => deps.coupons.issueOnce(request),
-    loadTraits: (customerId: string) => deps.profiles.getWithTags(customerId),
+    loadTraits: async (customerId: string) =>
+      deps.profiles.getWithTags((await canonical({ customerId })).customerId),
     recordProgress: async (r: ProgressRecord) => {
       await deps.stats.countOnce(r.journeyId, r.journeyVersion, r.field, r.key);
       if (r.customerId !== undefined && RUN_ENDS.has(r.field.split(':')[0]!)) {
         await deps.onRunEnded?.(r.journeyId, r.customerId);
       }
     },
-    updateProfile: (update: ProfileUpdate) => updateProfile(deps.profiles, update),
+    updateProfile: async (update: ProfileUpdate) => updateProfile(deps.profiles, await canonical(update)),
     callWebhook: (request: WebhookRequest) => deps.webhooks.send(request),
-    notify: (request: NotifyRequest) =>
+    notify: async (request: NotifyRequest) =>
       notify(
         {
           profiles: deps.profiles,
@@ -76,7 +89,7 @@ export function createActivities(deps: ActivityDeps): JourneyActivities {
           log: notifyLog,
           defaultTimeZone: deps.rules.config.timezone,
         },
-        request,
+        await canonical(request),
         now(),
       ),
   };

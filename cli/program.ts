@@ -15,6 +15,8 @@ import {
   resolvePath,
   type ProjectOptions,
 } from './journeys';
+import { registerImportCommand } from './import';
+import { registerProfilesCommands } from './profiles';
 import { simulateCommand } from './simulate';
 
 function version(): string {
@@ -199,6 +201,9 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
       if (results && entries.length > 0) io.out(describeResults(results));
     }
   });
+
+  registerProfilesCommands(program, io);
+  registerImportCommand(program, io, state);
 
   return program;
 }

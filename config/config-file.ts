@@ -3,7 +3,15 @@ import { LineCounter, parse, parseDocument } from 'yaml';
 import { locate } from '../language/locate';
 
 /** Top-level sections of TOUCHPOINT_CONFIG; each is validated by the module that owns it. */
-export const CONFIG_SECTIONS = ['channels', 'rules', 'webhooks', 'notify'] as const;
+export const CONFIG_SECTIONS = [
+  'channels',
+  'rules',
+  'webhooks',
+  'notify',
+  'identity',
+  'profiles',
+  'segments',
+] as const;
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 
 /**

@@ -9,6 +9,8 @@ export interface Settings {
   /** Root for embedded state: temporal.db, redis/, outbox/, keys.json. */
   dataDir: string;
   journeysDir: string;
+  /** Segment definitions (`<id>.yaml`), checked at start-up; TOUCHPOINT_SEGMENTS_DIR, default segments/. */
+  segmentsDir: string;
   /**
    * TOUCHPOINT_SEED_JOURNEYS (default true): at start-up, publish the journeys/ files that are new
    * or changed into the journey registry (by `startup`). `false`: the registry alone is used.
@@ -70,6 +72,7 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     port,
     dataDir,
     journeysDir: abs(env.TOUCHPOINT_JOURNEYS_DIR ?? 'journeys'),
+    segmentsDir: abs(env.TOUCHPOINT_SEGMENTS_DIR ?? 'segments'),
     seedJourneys: boolFrom(env.TOUCHPOINT_SEED_JOURNEYS, true, 'TOUCHPOINT_SEED_JOURNEYS'),
     templatesDir: abs(env.TOUCHPOINT_TEMPLATES_DIR ?? 'templates'),
     outboxDir: env.TOUCHPOINT_OUTBOX_DIR ? abs(env.TOUCHPOINT_OUTBOX_DIR) : path.join(dataDir, 'outbox'),

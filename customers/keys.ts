@@ -95,6 +95,47 @@ export class RedisKeys {
     return `${this.prefix}:phone:${phone}`;
   }
 
+  /**
+   * Set: ids of customers whose `phone` trait is the number with this blind index (an HMAC, see
+   * customers/encryption.ts): the phone index once encryption is on, no number in the key name.
+   */
+  customersByBlindPhone(blindIndex: string): string {
+    return `${this.prefix}:phone-bi:${blindIndex}`;
+  }
+
+  /**
+   * Hash: the customer's counted orders, order key (`id:<orderId>`, else `msg:<messageId>`) →
+   * `<amount>|<ISO time>|<message tag>|<changed mask>|<categories JSON>`: the same order reported twice counts
+   * once, and merging two customers recomputes their order traits exactly.
+   */
+  customerOrders(customerId: string): string {
+    return `${this.prefix}:orders:${customerId}`;
+  }
+
+  /** Hash: category → number of the customer's orders in it (preferredCategories). */
+  customerCategories(customerId: string): string {
+    return `${this.prefix}:order-categories:${customerId}`;
+  }
+
+  /** String: the RFM model of the last recompute (JSON: when, population, per-dimension histograms). */
+  rfmModel(): string {
+    return `${this.prefix}:rfm:model`;
+  }
+
+  /**
+   * Hash: encryption key id → a check value of the key's bytes (an HMAC, not the key), so a process
+   * started with different bytes under a known id refuses to start instead of writing values the
+   * others cannot read.
+   */
+  encryptionKeyChecks(): string {
+    return `${this.prefix}:profiles:key-checks`;
+  }
+
+  /** String: where `touchpoint profiles reencrypt` is in its SCAN (JSON), so a rerun resumes there. */
+  reencryptProgress(): string {
+    return `${this.prefix}:profiles:reencrypt`;
+  }
+
   /** String counter: a customer's marketing touches in one cap period (`all` or a channel; `d:…`/`w:…`). */
   capCounter(customerId: string, scope: string, period: string): string {
     return `${this.prefix}:cap:${customerId}:${scope}:${period}`;
@@ -138,5 +179,80 @@ export class RedisKeys {
   /** List: the journey's lifecycle log, oldest first (JSON entries; append-only). */
   registryHistory(journeyId: string): string {
     return `${this.prefix}:registry:journey:${journeyId}:history`;
+  }
+
+  /**
+   * Identity graph (customers/identity.ts). Every identity key starts with this; the resolve
+   * script builds its keys from it (they depend on what it reads), so the layout below is the
+   * one place both agree on: `id:<type>:<value>` (hash: `c` the customer holding the identifier,
+   * `at`), `meta:<customer>` (hash: createdAt, origin, persons, mergedInto, mergedAt),
+   * `ids:<customer>` (hash: identifier → JSON), `aliases` (hash: merged-away id → winner),
+   * `aliases-of:<customer>` (set), `merges:<customer>` and `conflicts:<customer>` (lists, JSON),
+   * `pending:<customer>` (set: merges decided whose data has not moved yet), `conflicts` (list,
+   * latest first, capped), `stats` (hash of counters). The kind comes before the customer id, as
+   * ids are free-form and may contain `:`.
+   */
+  identityBase(): string {
+    return `${this.prefix}:identity:`;
+  }
+
+  /** Hash: one identifier (`<type>:<value>`, sensitive values as their blind index): `c` its customer, `at`. */
+  identityIndex(identifier: string): string {
+    return `${this.identityBase()}id:${identifier}`;
+  }
+
+  /** Hash: a customer's identity record: `createdAt` (ms), `origin` (identifier type), `persons`, `mergedInto`, `mergedAt`. */
+  identityMeta(customerId: string): string {
+    return `${this.identityBase()}meta:${customerId}`;
+  }
+
+  /** Hash: the customer's identifiers, `<type>:<value>` → JSON `{ at, sealed? }`. */
+  identityIdentifiers(customerId: string): string {
+    return `${this.identityBase()}ids:${customerId}`;
+  }
+
+  /** Hash: merged-away customer id → the customer it lives on as (always the final winner). */
+  identityAliases(): string {
+    return `${this.identityBase()}aliases`;
+  }
+
+  /** Set: the customer ids merged into this customer. */
+  identityAliasesOf(customerId: string): string {
+    return `${this.identityBase()}aliases-of:${customerId}`;
+  }
+
+  /** List: the merges the customer took part in (as winner or loser), oldest first (JSON). */
+  identityMerges(customerId: string): string {
+    return `${this.identityBase()}merges:${customerId}`;
+  }
+
+  /** List: identity conflicts (refused links and merges) touching the customer, oldest first (JSON, capped). */
+  identityConflicts(customerId: string): string {
+    return `${this.identityBase()}conflicts:${customerId}`;
+  }
+
+  /** Set: merges into this customer decided but whose data has not been moved yet (JSON records). */
+  identityPending(customerId: string): string {
+    return `${this.identityBase()}pending:${customerId}`;
+  }
+
+  /** List: the latest identity conflicts of the installation, newest first (JSON, capped). */
+  identityConflictLog(): string {
+    return `${this.identityBase()}conflicts`;
+  }
+
+  /** Hash: identity counters: `customers`, `merges`, `conflicts`, `conflicts:<kind>`. */
+  identityStats(): string {
+    return `${this.identityBase()}stats`;
+  }
+
+  /** Hash: merge participant name → when it finished moving the merge's data. */
+  identityMergeProgress(mergeId: string): string {
+    return `${this.identityBase()}merge-progress:${mergeId}`;
+  }
+
+  /** String with a TTL: one worker is moving the merge's data (the others wait for it). */
+  identityMergeLease(mergeId: string): string {
+    return `${this.identityBase()}merge-lease:${mergeId}`;
   }
 }

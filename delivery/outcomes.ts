@@ -129,11 +129,13 @@ export class DeliveryOutcomes {
 /** The track event of one outcome of a message, as the router expects it on the `events` queue. */
 export function outcomeEvent(touch: Touched, outcome: TouchOutcome, detail: OutcomeDetail): TrackEvent {
   const now = new Date().toISOString();
-  // The router's customer id is the userId, else `anon:<anonymousId>`: give it back the same way.
+  // `customerId` is what the router goes by (following merges); userId / anonymousId as before
+  // identity stitching, for readers of the queue that know customers by them.
   const anonymous = touch.customerId.startsWith('anon:');
   return {
     type: 'track',
     ...(anonymous ? { anonymousId: touch.customerId.slice('anon:'.length) } : { userId: touch.customerId }),
+    customerId: touch.customerId,
     messageId: `${touch.idempotencyKey}#${outcome}`,
     timestamp: detail.at ? new Date(detail.at).toISOString() : now,
     receivedAt: now,

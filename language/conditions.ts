@@ -21,6 +21,8 @@ import type { Comparison, Condition, DidCondition, EventMatcher, JourneyEvent } 
  *   time zone (dates.ts: a date alone is that day's start there) against the context's clock
  *   `nowMs`; a value that is not a date fails them.
  * - `tag` reads the array trait `tags`; `did` looks through the run's `history`.
+ * - `count` (segments only) asks the context's `eventCounts` how many such events the customer had
+ *   in the window; without `eventCounts` it is false (a journey never has counts).
  *
  * The only clock read is the default of `nowMs` (Date.now(), for the router); workflows pass
  * their own (deterministic) time.
@@ -43,6 +45,11 @@ export interface ConditionContext {
   nowMs?: number;
   /** The customer's IANA zone for dates without a time; default Asia/Shanghai. */
   timeZone?: string;
+  /**
+   * For `count` conditions (segments): how many `counted` events the customer had in the last
+   * `withinMs`. The caller reads its counters before evaluating; `count` is false without it.
+   */
+  eventCounts?: (counted: CountTest['count'], withinMs: number) => number;
 }
 
 /** Path segments that would reach into prototypes; refused by the reader and by the schema. */
@@ -54,7 +61,38 @@ export function evaluate(cond: Condition, ctx: ConditionContext): boolean {
   if (hasOwn(cond, 'not')) return !evaluate((cond as { not: Condition }).not, ctx);
   if (hasOwn(cond, 'tag')) return hasTag(ctx.traits, (cond as { tag: string }).tag);
   if (hasOwn(cond, 'did')) return did(cond as DidCondition, ctx);
+  if (hasOwn(cond, 'count')) return countHolds(cond as CountTest, ctx);
   return compare(cond as Comparison, ctx);
+}
+
+/** A `count` condition (types.ts CountCondition; segments only). */
+type CountTest = Extract<Condition, { count: unknown }>;
+
+/** The count operators, in the order hints list them. */
+export const COUNT_OPERATORS = ['gte', 'gt', 'lte', 'lt', 'eq'] as const;
+
+/** Every operator given holds for the number of counted events in the window (none given: false). */
+function countHolds(cond: CountTest, ctx: ConditionContext): boolean {
+  if (!ctx.eventCounts) return false;
+  let withinMs: number;
+  try {
+    withinMs = parseDuration(cond.within);
+  } catch {
+    return false;
+  }
+  const n = ctx.eventCounts(cond.count, withinMs);
+  const tests = COUNT_OPERATORS.filter((op) => typeof cond[op] === 'number');
+  return (
+    tests.length > 0 &&
+    tests.every((op) => {
+      const x = cond[op]!;
+      if (op === 'gte') return n >= x;
+      if (op === 'gt') return n > x;
+      if (op === 'lte') return n <= x;
+      if (op === 'lt') return n < x;
+      return n === x;
+    })
+  );
 }
 
 function hasTag(traits: Record<string, unknown>, tag: string): boolean {
@@ -159,21 +197,39 @@ function dateMath(
   if (typeof expected !== 'string') return false;
   const zone = ctx.timeZone ?? DEFAULT_ZONE;
   const nowMs = ctx.nowMs ?? Date.now();
+  if (op !== 'anniversaryWithin') {
+    const at = instantOf(value, zone);
+    if (at === undefined) return false;
+    const ref = resolveTimeRef(expected, nowMs, zone);
+    if (ref === undefined) return false;
+    return op === 'before' ? at < ref : at > ref;
+  }
   const date = readDate(value, zone);
   if (!date) return false;
-  if (op === 'anniversaryWithin') {
-    let windowMs: number;
-    try {
-      windowMs = parseDuration(expected);
-    } catch {
-      return false;
-    }
-    return daysToAnniversary(date.time, nowMs, zone) <= Math.floor(windowMs / 86_400_000);
+  let windowMs: number;
+  try {
+    windowMs = parseDuration(expected);
+  } catch {
+    return false;
   }
-  const ref = resolveTimeRef(expected, nowMs, zone);
-  if (ref === undefined) return false;
-  const at = date.time.toMillis();
-  return op === 'before' ? at < ref : at > ref;
+  return daysToAnniversary(date.time, nowMs, zone) <= Math.floor(windowMs / 86_400_000);
+}
+
+/** A date-time with its time of day (and a real offset, or none: UTC), which needs no zone. */
+const TIMED =
+  /^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-](?:0\d|1[0-4]):?[0-5]\d)?\s*$/i;
+
+/**
+ * The instant of a date value as readDate reads it. The usual value, an ISO date-time such as
+ * `lastOrderAt`, is parsed by hand (a segment pass reads one per customer; luxon takes tens of
+ * microseconds); anything else (a date alone is a day in the zone, epoch numbers) by readDate.
+ */
+function instantOf(value: unknown, zone: string): number | undefined {
+  if (typeof value === 'string' && TIMED.test(value)) {
+    const ms = isoToMillis(value);
+    if (ms !== undefined) return ms;
+  }
+  return readDate(value, zone)?.time.toMillis();
 }
 
 function contains(value: unknown, needle: unknown): boolean {

@@ -131,6 +131,9 @@ export function signedDurationMs(text: string): number {
   return sign * parseDuration(body);
 }
 
+/** Recent answers of resolveTimeRef for signed durations: `<ref>|<now>|<zone>` → instant. */
+const shifted = new Map<string, number | undefined>();
+
 /**
  * The instant a TimeRef stands for: `now`, an ISO date (the start of that day in `zone`) or
  * date-time, or a signed duration from now, applied in `zone` (calendar days and months).
@@ -140,11 +143,19 @@ export function resolveTimeRef(ref: string, nowMs: number, zone: string): number
   const text = ref.trim();
   if (text.toLowerCase() === 'now') return nowMs;
   if (/^[+-]/.test(text)) {
+    // Date math in luxon costs tens of microseconds; a segment pass asks the same `-90d` at the
+    // same moment for every customer, so the last answers are kept (pure: same input, same answer).
+    const key = `${text}|${nowMs}|${zone}`;
+    if (shifted.has(key)) return shifted.get(key);
+    let at: number | undefined;
     try {
-      return DateTime.fromMillis(nowMs, { zone }).plus(parseSignedDuration(text)).toMillis();
+      at = DateTime.fromMillis(nowMs, { zone }).plus(parseSignedDuration(text)).toMillis();
     } catch {
-      return undefined;
+      at = undefined;
     }
+    if (shifted.size >= 256) shifted.clear();
+    shifted.set(key, at);
+    return at;
   }
   if (DIGITS.test(text)) return undefined;
   return readDate(text, zone)?.time.toMillis();

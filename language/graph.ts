@@ -1,5 +1,14 @@
 import { formatDuration as shortForm } from './duration';
-import type { Comparison, Condition, Entry, EventMatcher, Journey, Step, WaitUntil } from './types';
+import type {
+  Comparison,
+  Condition,
+  CountCondition,
+  Entry,
+  EventMatcher,
+  Journey,
+  Step,
+  WaitUntil,
+} from './types';
 
 /*
  * A journey as a Mermaid flowchart (`touchpoint graph`): the entry, every step labelled with its
@@ -283,6 +292,13 @@ function summarise(cond: Condition): string {
     const where = cond.where ? ` where ${summarise(cond.where)}` : '';
     return `did ${cond.did}${step}${where}`;
   }
+  if ('count' in cond) {
+    const where = cond.count.where ? ` where ${summarise(cond.count.where)}` : '';
+    const subject = `count ${cond.count.event}${where} within ${cond.within}`;
+    const counted = cond;
+    const tests = COUNT_SYMBOLS.filter(([key]) => typeof counted[key] === 'number');
+    return tests.map(([key, symbol]) => `${subject} ${symbol} ${String(counted[key])}`).join(' AND ');
+  }
   return comparison(cond);
 }
 
@@ -302,6 +318,14 @@ const OPERATORS: [keyof Comparison, string][] = [
   ['before', 'before'],
   ['after', 'after'],
   ['anniversaryWithin', 'anniversary within'],
+];
+
+const COUNT_SYMBOLS: [keyof CountCondition & ('eq' | 'gt' | 'gte' | 'lt' | 'lte'), string][] = [
+  ['eq', '='],
+  ['gt', '>'],
+  ['gte', '≥'],
+  ['lt', '<'],
+  ['lte', '≤'],
 ];
 
 function comparison(cond: Comparison): string {

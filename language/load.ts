@@ -157,14 +157,14 @@ const YAML_HINTS: Record<string, string> = {
   DUPLICATE_KEY: 'each key may appear once per mapping',
 };
 
-interface YamlError {
+export interface YamlError {
   code: string;
   message: string;
   linePos?: [{ line: number; col: number }, ...unknown[]];
 }
 
 /** A YAML syntax error; its message without yaml's own "at line …" suffix and source excerpt. */
-function syntaxIssue(file: string, err: YamlError): ConfigIssue {
+export function syntaxIssue(file: string, err: YamlError): ConfigIssue {
   const [first = err.message] = err.message.split('\n');
   const message = first.replace(/ at line \d+, column \d+:?$/, '');
   const pos = err.linePos?.[0];

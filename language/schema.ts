@@ -1,8 +1,9 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { LOCALE_TAG, TEMPLATE_NAME } from './catalog';
-import { FORBIDDEN_SEGMENTS, OPERATORS } from './conditions';
+import { COUNT_OPERATORS, FORBIDDEN_SEGMENTS, OPERATORS } from './conditions';
 import {
+  DAY_MS,
   DEFAULT_ZONE,
   hasOffset,
   isIsoDate,
@@ -33,7 +34,7 @@ export interface UnknownKeyParams {
  * own line/column), carrying the allowed keys for a "did you mean" hint. Zod's strictObject reports
  * them together on the parent object with no list of allowed keys.
  */
-function strict<T extends z.ZodRawShape>(shape: T): z.ZodObject<T, z.core.$strict> {
+export function strict<T extends z.ZodRawShape>(shape: T): z.ZodObject<T, z.core.$strict> {
   const params: UnknownKeyParams = { unknownKey: true, allowed: Object.keys(shape) };
   const unknownKey = z.custom(() => false, { message: 'unknown key', params });
   // catchall() widens the inferred type with an index signature; the runtime object is strict.
@@ -134,6 +135,38 @@ const timeRefSchema = z.unknown().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 }) as unknown as z.ZodType<string>;
 
+/** The longest window a `count` condition may have: its daily buckets are kept that long. */
+export const MAX_COUNT_WINDOW_DAYS = 730;
+
+/** A `count` window: a duration in whole days (`7d`, `P90D`, `2w`), kept as written. */
+const countWindow = z.unknown().superRefine((value, ctx) => {
+  const result = durationSchema.safeParse(value);
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      ctx.addIssue({
+        code: 'custom',
+        message: issue.message,
+        params: (issue as { params?: Record<string, unknown> }).params,
+      });
+    }
+    return;
+  }
+  const ms = result.data;
+  if (ms % DAY_MS !== 0) {
+    const days = Math.max(1, Math.round(ms / DAY_MS));
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${String(value)}" is not a whole number of days: events are counted per day`,
+      params: { hint: `e.g. \`${days}d\`` },
+    });
+  } else if (ms / DAY_MS > MAX_COUNT_WINDOW_DAYS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${String(value)}" is longer than ${MAX_COUNT_WINDOW_DAYS} days, the longest count window`,
+    });
+  }
+}) as unknown as z.ZodType<string>;
+
 const COMBINATORS = ['all', 'any', 'not'] as const;
 const OPERANDS = ['trait', 'property'] as const;
 const DID_KEYS = ['step', 'where'] as const;
@@ -167,6 +200,8 @@ export const conditionSchema: z.ZodType<Condition> = z.lazy(() =>
     did: eventName.optional(),
     step: stepId.optional(),
     where: conditionSchema.optional(),
+    count: strict({ event: eventName, where: conditionSchema.optional() }).optional(),
+    within: countWindow.optional(),
     all: z.array(conditionSchema).min(1, { message: 'must list at least one condition' }).optional(),
     any: z.array(conditionSchema).min(1, { message: 'must list at least one condition' }).optional(),
     not: conditionSchema.optional(),
@@ -187,9 +222,10 @@ function checkConditionForm(c: Record<string, unknown>, ctx: z.RefinementCtx): v
   const tag = present(['tag']);
   const did = present(['did']);
   const didKeys = present(DID_KEYS);
+  const count = present(['count', 'within']);
   const issue = (message: string, hint?: string, path: string[] = []) =>
     ctx.addIssue({ code: 'custom', message, path, params: hint ? { hint } : undefined });
-  const all = [...combinators, ...tag, ...did, ...operands, ...operators, ...didKeys];
+  const all = [...combinators, ...tag, ...did, ...count, ...operands, ...operators, ...didKeys];
   const mixes = (allowed: readonly string[], hint: string) => {
     const extra = all.filter((k) => !allowed.includes(k));
     if (extra.length === 0) return;
@@ -216,6 +252,14 @@ function checkConditionForm(c: Record<string, unknown>, ctx: z.RefinementCtx): v
     );
     return;
   }
+  if (c.count !== undefined) {
+    checkCountForm(c, all, issue);
+    return;
+  }
+  if (c.within !== undefined) {
+    issue('`within` only goes with `count:`', COUNT_HINT, ['within']);
+    return;
+  }
   for (const key of didKeys) {
     issue(`\`${key}\` only goes with \`did:\``, 'e.g. `{ did: message_opened, step: offer-sms }`', [key]);
   }
@@ -228,6 +272,38 @@ function checkConditionForm(c: Record<string, unknown>, ctx: z.RefinementCtx): v
   for (const op of ['eq', 'ne'] as const) {
     if (c[op] === null)
       issue('null never matches a value', 'use `exists: false` to match a missing value', [op]);
+  }
+}
+
+const COUNT_HINT = 'e.g. `{ count: { event: content_viewed }, within: 7d, gte: 3 }`';
+
+/** A count test: `count`, `within`, and whole-number `gte` / `gt` / `lte` / `lt` / `eq` only. */
+function checkCountForm(
+  c: Record<string, unknown>,
+  keys: string[],
+  issue: (message: string, hint?: string, path?: string[]) => void,
+): void {
+  const allowed: readonly string[] = ['count', 'within', ...COUNT_OPERATORS];
+  const extra = keys.filter((k) => !allowed.includes(k));
+  if (extra.length > 0) {
+    issue(
+      `mixes ${keys.map((k) => `\`${k}\``).join(', ')} in one condition`,
+      'a count test takes `within:` and `gte`, `gt`, `lte`, `lt` or `eq`; combine it with others inside `all:`',
+    );
+    return;
+  }
+  if (c.within === undefined) issue('a count needs `within:`, a window in whole days', COUNT_HINT);
+  const ops = COUNT_OPERATORS.filter((op) => c[op] !== undefined);
+  if (ops.length === 0) {
+    issue(
+      `a count needs a comparison: one of ${COUNT_OPERATORS.map((o) => `\`${o}\``).join(', ')}`,
+      COUNT_HINT,
+    );
+  }
+  for (const op of ops) {
+    const n = c[op];
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0)
+      issue(`must be a whole number of events (0 or more), got ${describe(n)}`, undefined, [op]);
   }
 }
 
@@ -738,7 +814,7 @@ export function parseJourneySource(data: unknown) {
   return journeySourceSchema.safeParse(data, { error: friendlyMessage });
 }
 
-function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
+export function friendlyMessage(issue: z.core.$ZodRawIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type':
       if (issue.input === undefined) return 'is required';

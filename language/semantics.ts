@@ -169,6 +169,13 @@ function checkConditions(data: Rec, steps: Rec[]): DocIssue[] {
       }
       if (cond.where !== undefined) walk(cond.where, [...at, 'where'], where);
     }
+    if (cond.count !== undefined) {
+      issues.push({
+        path: [...at, 'count'],
+        message: '`count` conditions work in segments only: journeys do not keep event counts',
+        hint: 'define a segment with the count (segments/<id>.yaml) and enter on `segment_entered`',
+      });
+    }
     if (where === 'schedule' && cond.property !== undefined) {
       issues.push({
         path: [...at, 'property'],

@@ -46,9 +46,36 @@ export interface DidCondition {
   where?: Condition;
 }
 
-/** A condition: a comparison, a tag or did test, or all / any / not of conditions. */
+/** What a `count` condition counts: events with this name whose properties match `where`. */
+export interface CountedEvent {
+  event: string;
+  where?: Condition;
+}
+
+/**
+ * Segments only: how many such events the customer had in the last `within` (whole days, kept as
+ * written, e.g. `7d`), compared with `gte` / `gt` / `lte` / `lt` / `eq` (all given must hold).
+ * Evaluated from counts the caller provides (ConditionContext.eventCounts); journeys cannot use it.
+ */
+export interface CountCondition {
+  count: CountedEvent;
+  within: string;
+  eq?: number;
+  gt?: number;
+  gte?: number;
+  lt?: number;
+  lte?: number;
+}
+
+/** A condition: a comparison, a tag, did or count test, or all / any / not of conditions. */
 export type Condition =
-  Comparison | TagCondition | DidCondition | { all: Condition[] } | { any: Condition[] } | { not: Condition };
+  | Comparison
+  | TagCondition
+  | DidCondition
+  | CountCondition
+  | { all: Condition[] }
+  | { any: Condition[] }
+  | { not: Condition };
 
 export interface EventMatcher {
   event: string;

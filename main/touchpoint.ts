@@ -12,7 +12,16 @@ import { loadOrCreateSecret, SignedTokens } from '../config/signed-tokens';
 import { CouponStore } from '../coupons/store';
 import { JourneyStats } from '../customers/journey-stats';
 import { RedisKeys } from '../customers/keys';
+import { EnrolmentWorker, SegmentEnrolments } from '../bulk/enrolment';
+import { ComputedTraits } from '../customers/computed-traits';
+import { ComputedTraitsMerge } from '../customers/computed-traits-merge';
+import { loadIdentityConfig } from '../customers/identity-config';
+import { cipherBlindIndex, cipherSealer } from '../customers/identity-keys';
+import { encryptionEnv, loadOrCreateCipher, verifyKeyRing } from '../customers/encryption';
 import { ProfileStore } from '../customers/profiles';
+import { loadProfilesConfig } from '../customers/profiles-config';
+import { RfmModelStore } from '../customers/rfm';
+import { RfmSchedule } from '../customers/rfm-schedule';
 import { TouchLog } from '../customers/touches';
 import { loadChannelConfig } from '../delivery/channel-config';
 import { DeadLetters } from '../delivery/dead-letters';
@@ -28,9 +37,17 @@ import { JourneyStore } from '../registry/store';
 import { EntryAdmission } from '../router/admission';
 import { JourneyCatalog } from '../router/journey-catalog';
 import { JourneySchedules } from '../router/schedules';
+import { createIdentity } from '../router/identity';
 import { createRouterWorker } from '../router/worker';
 import { createRules } from '../rules';
 import { loadRulesConfig } from '../rules/config';
+import { SegmentCatalog } from '../segmentation/catalog';
+import { loadSegmentsConfig } from '../segmentation/config';
+import { SegmentEngine } from '../segmentation/engine';
+import { SegmentMergeParticipant } from '../segmentation/merge';
+import { SegmentKeys } from '../segmentation/keys';
+import { loadSegments } from '../segmentation/load';
+import { SegmentSchedule } from '../segmentation/schedule';
 import { createApp } from '../server/app';
 import { createHealthCheck } from './health';
 import { createJourneyWorker } from './journey-worker';
@@ -65,6 +82,13 @@ export async function startTouchpoint(
   const journeyFiles = settings.seedJourneys ? readJourneyFiles(settings.journeysDir, journeyChecks) : [];
   const channels = loadChannelConfig(settings.configFile);
   const rulesConfig = loadRulesConfig(settings.configFile);
+  // Identity stitching: linking events and the limits on linking (docs/identity.md).
+  const identityConfig = loadIdentityConfig(settings.configFile);
+  // Segment definitions (segments/*.yaml): a bad one stops start-up with its file, line and column.
+  const segmentDefinitions = loadSegments(settings.segmentsDir);
+  const segmentsConfig = loadSegmentsConfig(settings.configFile);
+  // Orders, RFM, lifecycle and the traits encrypted at rest (docs/profiles.md).
+  const profilesConfig = loadProfilesConfig(settings.configFile);
   const trackedChannels = trackedChannelsFrom(settings.trackLinks);
   const apiKeys = roles.has('api')
     ? loadOrCreateKeys({
@@ -73,7 +97,17 @@ export async function startTouchpoint(
         adminKey: settings.adminKey,
       })
     : undefined;
-  logger.info({ journeyFiles: journeyFiles.map((f) => f.id), roles: [...roles] }, 'configuration loaded');
+  // TOUCHPOINT_ENCRYPTION_KEYS / TOUCHPOINT_BLIND_INDEX_KEY, else keys generated into the data dir
+  // (after every check above: a bad config writes nothing).
+  const cipher = loadOrCreateCipher(settings.dataDir, encryptionEnv(process.env));
+  logger.info(
+    {
+      journeyFiles: journeyFiles.map((f) => f.id),
+      segments: segmentDefinitions.map((s) => s.id),
+      roles: [...roles],
+    },
+    'configuration loaded',
+  );
 
   const services = await openServices(settings, logger);
   const stops: (() => Promise<void>)[] = [() => services.close()];
@@ -98,15 +132,40 @@ export async function startTouchpoint(
       'journeys loaded',
     );
     const prefix = settings.queuePrefix;
-    const profiles = new ProfileStore(redis, keys);
+    // A key whose bytes differ from the ones the data was encrypted with stops start-up here.
+    await verifyKeyRing(redis, keys.encryptionKeyChecks(), cipher);
+    const profiles = new ProfileStore(redis, keys, { cipher, sensitive: profilesConfig.sensitive });
+    const rfm = new RfmModelStore(redis, keys, profilesConfig.rfm);
     // Entry admission (router) and its release at each run's end (journey worker) share Redis sets.
     const admission = new EntryAdmission(redis, keys, {
       maxPerCustomer: rulesConfig.journeys?.maxPerCustomer,
       isOpen: (id) => catalog.isOpen(id),
     });
+    // One customer per person: the router resolves every event first; merges move the data
+    // (traits, consent, caps, touches, journeys; computed traits and segments register below).
+    // Phone and email are indexed by the profiles' blind index and sealed with their cipher.
+    const identity = createIdentity({
+      redis,
+      keys,
+      config: identityConfig,
+      blind: cipherBlindIndex(cipher),
+      sealer: cipherSealer(cipher),
+      profiles,
+      logger,
+      journeys: { temporal, admission, journeyIds: () => catalog.list().map((j) => j.id) },
+    });
+    // Runs, consent and sends of a merged-away customer id act on the customer it merged into.
+    const canonicalCustomer = (id: string) => identity.canonical(id);
     // Signs the links sent to customers: unsubscribe links and tracked links.
     const tokens = new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret));
-    const rules = createRules({ redis, keys, config: rulesConfig, tokens, publicUrl: settings.publicUrl });
+    const rules = createRules({
+      redis,
+      keys,
+      config: rulesConfig,
+      tokens,
+      publicUrl: settings.publicUrl,
+      canonicalCustomer,
+    });
     const coupons = new CouponStore(redis, settings.keyPrefix);
     const queues = createDeliveryQueues(connection, prefix);
     stops.push(() => closeDeliveryQueues(queues));
@@ -115,6 +174,26 @@ export async function startTouchpoint(
     const outcomeEvents = new Queue<IngestEvent>(EVENTS_QUEUE, { connection, prefix });
     stops.push(() => outcomeEvents.close());
     const outcomes = new DeliveryOutcomes({ touches, eventsQueue: outcomeEvents, logger });
+    // Segment membership: updated by the router, re-evaluated on a schedule, read by the API.
+    const segments = new SegmentEngine({
+      redis,
+      keys: new SegmentKeys(settings.keyPrefix),
+      profiles,
+      catalog: new SegmentCatalog(segmentDefinitions),
+      eventsQueue: outcomeEvents,
+      logger,
+      timeZone: segmentsConfig.timezone ?? rulesConfig.timezone,
+    });
+    // Bulk enrolment (bulk/enrolment.ts) reads a defined segment's member set.
+    const segmentKeys = new SegmentKeys(settings.keyPrefix);
+    const segmentMemberSets = {
+      membersKey: (id: string) => (segments.catalog.get(id) ? segmentKeys.members(id) : undefined),
+    };
+    const computedTraits = new ComputedTraits({ redis, keys, profiles, config: profilesConfig, rfm });
+    // After identity's own merge participants: order traits from the merged orders, then segments.
+    identity.merges
+      .register(new ComputedTraitsMerge({ redis, keys, computed: computedTraits }))
+      .register(new SegmentMergeParticipant(segments));
     const tracker = new LinkTracker(tokens, settings.publicUrl, trackedChannels);
     const bullWorkers: BullWorker[] = [];
     let journeyWorker: TemporalWorker | undefined;
@@ -148,6 +227,9 @@ export async function startTouchpoint(
           admission,
           logger,
           coupons,
+          segments,
+          computedTraits,
+          identity,
         }),
       );
       // Scheduled entries: a job scheduler per open `entry.schedule` journey, ticks enrol profiles.
@@ -163,6 +245,45 @@ export async function startTouchpoint(
       });
       stops.push(() => schedules.close());
       await schedules.start();
+      // RFM scores, groups and lifecycle stages recomputed daily (profiles.rfm.schedule).
+      const rfmSchedule = new RfmSchedule({
+        connection,
+        prefix,
+        redis,
+        keys,
+        profiles,
+        config: profilesConfig,
+        rfm,
+        segments,
+        logger,
+      });
+      stops.push(() => rfmSchedule.close());
+      await rfmSchedule.start();
+      // Time-based segment conditions: every `segments.reevaluate` (default 15 minutes).
+      const segmentSchedule = new SegmentSchedule({
+        connection,
+        prefix,
+        engine: segments,
+        customerKeys: keys,
+        everyMs: segmentsConfig.reevaluate,
+        pageSize: segmentsConfig.pageSize,
+        logger,
+      });
+      stops.push(() => segmentSchedule.close());
+      await segmentSchedule.start();
+      // Bulk enrolments of a segment into a journey, each at its rate (POST /v1/journeys/:id/enrol).
+      bullWorkers.push(
+        new EnrolmentWorker({
+          connection,
+          prefix,
+          redis,
+          keyPrefix: settings.keyPrefix,
+          segments: segmentMemberSets,
+          catalog,
+          eventsQueue: outcomeEvents,
+          logger,
+        }).start(),
+      );
     }
     stops.push(() => Promise.all(bullWorkers.map((w) => w.close())).then(() => undefined));
 
@@ -181,6 +302,7 @@ export async function startTouchpoint(
           channels,
           rules: rules.touch,
           onRunEnded: (journeyId, customerId) => admission.release(journeyId, customerId),
+          canonicalCustomer,
           webhooks: new HttpWebhookSender(integrations.webhooks),
           notifier: new HttpNotifySender(integrations.notify),
         },
@@ -226,6 +348,15 @@ export async function startTouchpoint(
         logger.warn({ err }, 'journey catalog refresh failed'),
       );
       stops.push(async () => stopPolling());
+      const enrolments = new SegmentEnrolments({
+        connection,
+        prefix,
+        redis,
+        keyPrefix: settings.keyPrefix,
+        segments: segmentMemberSets,
+        logger,
+      });
+      stops.push(() => enrolments.close());
       const app = createApp({
         keys: apiKeys!,
         eventsQueue,
@@ -253,7 +384,16 @@ export async function startTouchpoint(
           outcomes,
           tracker,
         },
-        templates: { templates, profiles, defaultTimeZone: rulesConfig.timezone },
+        templates: {
+          templates,
+          profiles,
+          defaultTimeZone: rulesConfig.timezone,
+          sensitive: profilesConfig.sensitive,
+          logger,
+        },
+        segments: { catalog: segments.catalog, members: segments.members },
+        enrolments,
+        customers: { identity, profiles, segmentsOf: (id) => segments.members.of(id) },
         logger,
       });
       const server = await listen(app, settings.port);

@@ -6,6 +6,12 @@ export const EVENTS_QUEUE = 'events';
 interface IngestBase {
   userId?: string;
   anonymousId?: string;
+  /**
+   * Internal events only (delivery outcomes, enrolments, schedule ticks, segment changes): the
+   * customer it is about, as Touchpoint named it. The router follows merge aliases from it and
+   * never links identifiers. The public ingestion API refuses it (a client cannot pick a customer).
+   */
+  customerId?: string;
   /** Client's id for the message; the dedupe key end to end. Generated when the client sent none. */
   messageId: string;
   /** ISO-8601: when it happened (client's timestamp, else receipt time). */

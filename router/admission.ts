@@ -29,11 +29,14 @@ const COUNTED_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * One atomic decision. KEYS: 1 the journey's active set, 2 the customer's (capped) journeys,
- * 3 the journey's last-entry hash, 4 the version's stats hash, 5 the refusal's counted marker.
+ * 3 the journey's last-entry hash, 4 the version's stats hash, 5 the refusal's counted marker,
+ * 6… the capped-journey sets of the customer's aliases (ids merged into it).
  * ARGV: 1 customerId, 2 journeyId, 3 messageId, 4 now ms, 5 open (1/0), 6 reentry mode,
- * 7 cool-down ms, 8 limit (-1: none), 9 capExempt (1/0), 10 max per customer (-1: none), 11 TTL.
+ * 7 cool-down ms, 8 limit (-1: none), 9 capExempt (1/0), 10 max per customer (-1: none), 11 TTL,
+ * 12… the alias ids (same order as their KEYS).
  * The message check comes first: a retried job of the admitting event is admitted again without
- * touching any set (its run may have ended and been released since).
+ * touching any set (its run may have ended and been released since). An alias in the journey is
+ * the customer in it (`running`); an alias's last entry counts for re-entry, its journeys for the cap.
  */
 const ADMIT = `
 local last = redis.call('HGET', KEYS[3], ARGV[1])
@@ -45,6 +48,15 @@ if last then
     if string.sub(last, sp + 1) == ARGV[3] then return 'repeat' end
   end
 end
+local aliases = #ARGV - 11
+for i = 1, aliases do
+  local entry = redis.call('HGET', KEYS[3], ARGV[11 + i])
+  local sp = entry and string.find(entry, ' ', 1, true)
+  if sp then
+    local at = tonumber(string.sub(entry, 1, sp - 1))
+    if not lastAt or at > lastAt then lastAt = at end
+  end
+end
 local function refuse(reason)
   if redis.call('SET', KEYS[5], reason, 'NX', 'EX', ARGV[11]) then
     redis.call('HINCRBY', KEYS[4], 'refused:' .. reason, 1)
@@ -52,6 +64,9 @@ local function refuse(reason)
   return reason
 end
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return refuse('running') end
+for i = 1, aliases do
+  if redis.call('SISMEMBER', KEYS[1], ARGV[11 + i]) == 1 then return refuse('running') end
+end
 if ARGV[5] ~= '1' then return refuse('closed') end
 if lastAt then
   if ARGV[6] == 'never' then return refuse('reentry') end
@@ -60,7 +75,13 @@ end
 local limit = tonumber(ARGV[8])
 if limit >= 0 and redis.call('SCARD', KEYS[1]) >= limit then return refuse('limit') end
 local cap = tonumber(ARGV[10])
-if ARGV[9] ~= '1' and cap >= 0 and redis.call('SCARD', KEYS[2]) >= cap then return refuse('cap') end
+local function inJourneys()
+  if aliases == 0 then return redis.call('SCARD', KEYS[2]) end
+  local sets = {}
+  for i = 2, 5 + aliases do if i == 2 or i > 5 then sets[#sets + 1] = KEYS[i] end end
+  return #redis.call('SUNION', unpack(sets))
+end
+if ARGV[9] ~= '1' and cap >= 0 and inJourneys() >= cap then return refuse('cap') end
 redis.call('SADD', KEYS[1], ARGV[1])
 if ARGV[9] ~= '1' then redis.call('SADD', KEYS[2], ARGV[2]) end
 redis.call('HSET', KEYS[3], ARGV[1], ARGV[4] .. ' ' .. ARGV[3])
@@ -90,7 +111,17 @@ export class EntryAdmission {
     private readonly opts: AdmissionOptions = {},
   ) {}
 
-  async admit(journey: Journey, customerId: string, messageId: string, nowMs: number): Promise<Admission> {
+  /**
+   * `aliases`: the ids merged into the customer (identity stitching): any of them in the journey
+   * is the customer in it, their entries count for re-entry and their journeys for the cap.
+   */
+  async admit(
+    journey: Journey,
+    customerId: string,
+    messageId: string,
+    nowMs: number,
+    aliases: readonly string[] = [],
+  ): Promise<Admission> {
     const { entry } = journey;
     const endAt = entry.endAt === undefined ? NaN : Date.parse(entry.endAt);
     const open = (await (this.opts.isOpen?.(journey.id) ?? true)) && !(nowMs > endAt);
@@ -98,12 +129,13 @@ export class EntryAdmission {
     const max = this.opts.maxPerCustomer;
     const result = (await this.redis.eval(
       ADMIT,
-      5,
+      5 + aliases.length,
       this.keys.journeyActive(journey.id),
       this.keys.customerJourneys(customerId),
       this.keys.journeyEntries(journey.id),
       this.keys.journeyStats(journey.id, journey.version),
       this.keys.counted(`refused:${journey.id}:${customerId}:${messageId}`),
+      ...aliases.map((alias) => this.keys.customerJourneys(alias)),
       customerId,
       journey.id,
       messageId,
@@ -115,6 +147,7 @@ export class EntryAdmission {
       journey.capExempt ? '1' : '0',
       max === undefined ? -1 : max,
       COUNTED_TTL_SECONDS,
+      ...aliases,
     )) as string;
     if (result === 'admitted') return { admitted: true };
     if (result === 'repeat') return { admitted: true, repeat: true };
@@ -139,6 +172,13 @@ export class EntryAdmission {
     const space = last?.indexOf(' ') ?? -1;
     if (!last || space < 0) return undefined;
     return { atMs: Number(last.slice(0, space)), messageId: last.slice(space + 1) };
+  }
+
+  /** Those of `customerIds` in the journey right now (as admission counts them), in the given order. */
+  async activeAmong(journeyId: string, customerIds: readonly string[]): Promise<string[]> {
+    if (customerIds.length === 0) return [];
+    const member = await this.redis.smismember(this.keys.journeyActive(journeyId), ...customerIds);
+    return customerIds.filter((_, i) => member[i] === 1);
   }
 
   /** How many customers are in the journey right now (as admission counts them). */

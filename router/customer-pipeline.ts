@@ -13,12 +13,21 @@ import type { IngestEvent } from '../queues/events';
 export interface CustomerResolver {
   /** The canonical customer id; may merge customers the event's identifiers show to be one. */
   resolve(event: IngestEvent): Promise<string>;
+  /**
+   * The ids merged into the customer. A run the customer had under such an id (a journey only the
+   * merged-away customer was in) goes on under its workflow id: the router signals it the
+   * customer's events, and admission counts it as the customer being in that journey.
+   */
+  aliasesOf?(customerId: string): Promise<string[]>;
 }
 
 /** Keeps computed traits (order count, spend, last seen, …) up to date from track events. */
 export interface ComputedTraitsUpdater {
-  /** Returns the names of the computed traits that changed. */
-  onTrack(customerId: string, event: JourneyEvent): Promise<string[]>;
+  /**
+   * Returns the names of the computed traits that changed. `internal`: Touchpoint queued the event
+   * itself (the ingest event carries `customerId`): it is no sign of the customer's activity.
+   */
+  onTrack(customerId: string, event: JourneyEvent, options?: { internal?: boolean }): Promise<string[]>;
 }
 
 /** What changed about a customer, for the segments that may depend on it. */

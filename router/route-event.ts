@@ -67,9 +67,29 @@ export interface RouteResult {
 /** The entry event of a run started by an identify that changed its journey's `traitChanged` trait. */
 export const TRAIT_CHANGED_EVENT = 'trait_changed';
 
-/** Who the event is about. Until identity stitching exists, userId, else the anonymous id. */
+/**
+ * Who the event is about without identity stitching: the internal `customerId`, else the userId,
+ * else the anonymous id. With it (`deps.identity`), the identity graph decides.
+ */
 export function customerIdOf(event: IngestEvent): string {
-  return event.userId ?? `anon:${event.anonymousId}`;
+  return event.customerId ?? event.userId ?? `anon:${event.anonymousId}`;
+}
+
+/**
+ * The customer as routing sees them: their id and, lazily, the ids merged into them (whose runs
+ * are still theirs: signalled their events, counted by admission). One read per event at most.
+ */
+interface Routed {
+  id: string;
+  aliases(): Promise<string[]>;
+}
+
+function routed(deps: RouterDeps, id: string): Routed {
+  let aliases: Promise<string[]> | undefined;
+  return {
+    id,
+    aliases: () => (aliases ??= deps.identity?.aliasesOf?.(id) ?? Promise.resolve([])),
+  };
 }
 
 /**
@@ -89,16 +109,17 @@ export async function routeEvent(
   { repeat = false }: { repeat?: boolean } = {},
 ): Promise<RouteResult> {
   const customerId = deps.identity ? await deps.identity.resolve(ingest) : customerIdOf(ingest);
+  const customer = routed(deps, customerId);
   const result: RouteResult = { customerId, entered: [], signalled: [], refused: [] };
   if (ingest.type === 'identify') {
     const changed = await deps.profiles.merge(customerId, ingest.traits, ingest.messageId);
     if (changed.length > 0)
       await deps.segments?.onCustomerChanged(customerId, { messageId: ingest.messageId, traits: changed });
-    if (changed.length > 0) await enterOnTraits(deps, ingest, customerId, changed, result);
+    if (changed.length > 0) await enterOnTraits(deps, ingest, customer, changed, result);
     return result;
   }
   if (ingest.type === 'enrol') {
-    await enrol(deps, ingest, customerId, result);
+    await enrol(deps, ingest, customer, result);
     return result;
   }
 
@@ -108,7 +129,8 @@ export async function routeEvent(
   if (coupon) result.coupon = coupon.outcome;
   if (coupon?.event === null) return result;
   const event = coupon?.event ?? toJourneyEvent(ingest);
-  const computed = (await deps.computedTraits?.onTrack(customerId, event)) ?? [];
+  const internal = ingest.customerId !== undefined; // queued by Touchpoint: not the customer's doing
+  const computed = (await deps.computedTraits?.onTrack(customerId, event, { internal })) ?? [];
   await deps.segments?.onCustomerChanged(customerId, { messageId: event.messageId, event, traits: computed });
   const traits = await deps.profiles.getWithTags(customerId);
   const signal: EventSignal = { event, traits };
@@ -117,13 +139,13 @@ export async function routeEvent(
   for (const journey of deps.catalog.enteredBy(event.event)) {
     const clock = { nowMs: now(deps), timeZone: customerZone(traits) };
     if (!('event' in journey.entry) || !matchesEvent(journey.entry, event, traits, clock)) continue;
-    const outcome = await tryEnter(deps, journey, customerId, signal, result, repeat);
+    const outcome = await tryEnter(deps, journey, customer, signal, result, repeat);
     // A refused customer may still be in the journey under an earlier run that waits for this event.
     if (outcome !== 'refused') handled.add(journey.id);
   }
   for (const journey of deps.catalog.listeningTo(event.event)) {
     if (handled.has(journey.id)) continue;
-    await signalRun(deps, journey, customerId, signal, result);
+    await signalRun(deps, journey, customer, signal, result);
   }
   return result;
 }
@@ -131,13 +153,13 @@ export async function routeEvent(
 async function enterOnTraits(
   deps: RouterDeps,
   ingest: IdentifyEvent,
-  customerId: string,
+  customer: Routed,
   changed: string[],
   result: RouteResult,
 ): Promise<void> {
   const journeys = changed.flatMap((trait) => deps.catalog.enteredByTrait(trait).map((j) => ({ trait, j })));
   if (journeys.length === 0) return;
-  const traits = await deps.profiles.getWithTags(customerId);
+  const traits = await deps.profiles.getWithTags(customer.id);
   for (const { trait, j: journey } of journeys) {
     const value = traits[trait];
     if (value === undefined || value === null) continue; // removed: no entry
@@ -150,11 +172,11 @@ async function enterOnTraits(
     const { where } = journey.entry as { where?: Condition };
     const clock = { nowMs: now(deps), timeZone: customerZone(traits) };
     if (where && !evaluate(where, { traits, properties: event.properties, ...clock })) continue;
-    await tryEnter(deps, journey, customerId, { event, traits }, result, false, { signalRunning: false });
+    await tryEnter(deps, journey, customer, { event, traits }, result, false, { signalRunning: false });
   }
 }
 
-async function enrol(deps: RouterDeps, ingest: EnrolEvent, customerId: string, result: RouteResult) {
+async function enrol(deps: RouterDeps, ingest: EnrolEvent, customer: Routed, result: RouteResult) {
   const journey = deps.catalog.get(ingest.journeyId);
   if (!journey) {
     // Retrying cannot help: the journey was removed after the enrolment was queued.
@@ -164,40 +186,42 @@ async function enrol(deps: RouterDeps, ingest: EnrolEvent, customerId: string, r
     );
     return;
   }
-  const traits = await deps.profiles.getWithTags(customerId);
+  const traits = await deps.profiles.getWithTags(customer.id);
   const event: JourneyEvent = {
     messageId: ingest.messageId,
     event: ENROLLED_EVENT,
     properties: ingest.properties ?? {},
     timestamp: ingest.timestamp,
   };
-  await tryEnter(deps, journey, customerId, { event, traits }, result, false, { signalRunning: false });
+  await tryEnter(deps, journey, customer, { event, traits }, result, false, { signalRunning: false });
 }
 
 /**
  * Admission, then signalWithStart. A message that admitted the customer before (a retried job)
  * starts the run only if that attempt did not: its run may have ended since, and starting again
- * would send every touch a second time.
+ * would send every touch a second time. A run of an id merged into the customer counts as theirs.
  */
 async function tryEnter(
   deps: RouterDeps,
   journey: Journey,
-  customerId: string,
+  customer: Routed,
   signal: EventSignal,
   result: RouteResult,
   repeat: boolean,
   { signalRunning = true } = {},
 ): Promise<'entered' | 'running' | 'refused'> {
-  let admission = await deps.admission.admit(journey, customerId, signal.event.messageId, now(deps));
+  const customerId = customer.id;
+  const aliases = await customer.aliases();
+  const admit = () => deps.admission.admit(journey, customerId, signal.event.messageId, now(deps), aliases);
+  let admission = await admit();
   if (!admission.admitted && admission.reason === 'running') {
     if (
-      (signalRunning && (await signalRun(deps, journey, customerId, signal, result))) ||
-      !(await staleSlot(deps, journey, customerId))
+      (signalRunning && (await signalRun(deps, journey, customer, signal, result))) ||
+      !(await releaseStaleSlots(deps, journey, customer))
     )
       return refused(result, journey, 'running');
-    // The run that held the slot ended without freeing it: free it and decide again.
-    await deps.admission.release(journey.id, customerId);
-    admission = await deps.admission.admit(journey, customerId, signal.event.messageId, now(deps));
+    // The run that held the slot ended without freeing it: freed; decide again.
+    admission = await admit();
   }
   if (!admission.admitted) return refused(result, journey, admission.reason);
   if ((admission.repeat || repeat) && (await enteredBy(deps, journey, customerId, signal.event.messageId)))
@@ -214,6 +238,21 @@ function refused(result: RouteResult, journey: Journey, reason: RefusalReason): 
 
 /** How long an admitted entry may take to start its run before a missing run counts as gone. */
 const STARTING_GRACE_MS = 5 * 60_000;
+
+/**
+ * Frees the slots of the customer (and of ids merged into them) in the journey whose runs are
+ * gone (see staleSlot). True when every slot that kept them out was stale and is free now.
+ */
+async function releaseStaleSlots(deps: RouterDeps, journey: Journey, customer: Routed): Promise<boolean> {
+  const aliases = await customer.aliases();
+  const held =
+    aliases.length === 0
+      ? [customer.id]
+      : await deps.admission.activeAmong(journey.id, [customer.id, ...aliases]);
+  for (const id of held) if (!(await staleSlot(deps, journey, id))) return false;
+  for (const id of held) await deps.admission.release(journey.id, id);
+  return true;
+}
 
 /**
  * Admission says the customer is in the journey, yet there is no running run: either the run
@@ -235,24 +274,34 @@ async function staleSlot(deps: RouterDeps, journey: Journey, customerId: string)
   }
 }
 
-/** The event as a signal to the customer's run of the journey, if there is one (true: signalled). */
+/**
+ * The event as a signal to the customer's run of the journey, and to the runs of ids merged into
+ * them that are in it (a run only the merged-away customer was in goes on under its own workflow
+ * id). True: some run got it.
+ */
 async function signalRun(
   deps: RouterDeps,
   journey: Journey,
-  customerId: string,
+  customer: Routed,
   signal: EventSignal,
   result: RouteResult,
 ): Promise<boolean> {
-  try {
-    await deps.temporal.workflow
-      .getHandle(journeyWorkflowId(journey.id, customerId))
-      .signal(eventSignal, signal);
-    result.signalled.push(journey.id);
-    return true;
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-    return false;
+  const aliases = await customer.aliases();
+  const ids = [
+    customer.id,
+    ...(aliases.length === 0 ? [] : await deps.admission.activeAmong(journey.id, aliases)),
+  ];
+  let signalled = false;
+  for (const id of ids) {
+    try {
+      await deps.temporal.workflow.getHandle(journeyWorkflowId(journey.id, id)).signal(eventSignal, signal);
+      signalled = true;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
   }
+  if (signalled) result.signalled.push(journey.id);
+  return signalled;
 }
 
 function now(deps: RouterDeps): number {

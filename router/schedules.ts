@@ -262,6 +262,7 @@ export async function runScheduleTick(
         type: 'enrol',
         journeyId: journey.id,
         userId: customerId,
+        customerId,
         messageId: scheduledMessageId(journey.id, tickMs, customerId),
         properties: { source: 'schedule', scheduledAt: tick },
         timestamp: tick,

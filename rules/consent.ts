@@ -55,6 +55,11 @@ export class ConsentStore {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     readonly policy: ConsentPolicy,
+    /**
+     * The customer an id lives on as (identity stitching): an unsubscribe link or an API call
+     * naming a customer merged into another records and checks the merged customer's consent.
+     */
+    private readonly canonical: (customerId: string) => Promise<string> = async (id) => id,
   ) {}
 
   /** Records a change; `at` defaults to now and is never later than now (see docs/rules.md). */
@@ -62,6 +67,7 @@ export class ConsentStore {
     customerId: string,
     change: Omit<ConsentRecord, 'at'> & { at?: string | Date },
   ): Promise<ConsentRecord> {
+    customerId = await this.canonical(customerId);
     const now = Date.now();
     const given = change.at === undefined ? now : new Date(change.at).getTime();
     if (Number.isNaN(given)) throw new Error(`invalid consent time: ${String(change.at)}`);
@@ -89,7 +95,7 @@ export class ConsentStore {
   /** Whether a touch on `channel` about `topic` may reach the customer now. */
   async check(customerId: string, channel: Channel, topic: string = DEFAULT_TOPIC): Promise<ConsentDecision> {
     const [exact, all] = await this.redis.hmget(
-      this.keys.consent(customerId),
+      this.keys.consent(await this.canonical(customerId)),
       field(channel, topic),
       field(channel, ALL_TOPICS),
     );
@@ -104,7 +110,7 @@ export class ConsentStore {
 
   /** The current record of every channel and topic the customer has one for. */
   async current(customerId: string): Promise<ConsentRecord[]> {
-    const raw = await this.redis.hvals(this.keys.consent(customerId));
+    const raw = await this.redis.hvals(this.keys.consent(await this.canonical(customerId)));
     return raw
       .map((r) => JSON.parse(r) as ConsentRecord)
       .sort((a, b) => a.channel.localeCompare(b.channel) || a.topic.localeCompare(b.topic));
@@ -112,7 +118,11 @@ export class ConsentStore {
 
   /** Every change, oldest first (the latest `limit`). */
   async history(customerId: string, limit = 1000): Promise<ConsentRecord[]> {
-    const raw = await this.redis.lrange(this.keys.consentHistory(customerId), -limit, -1);
+    const raw = await this.redis.lrange(
+      this.keys.consentHistory(await this.canonical(customerId)),
+      -limit,
+      -1,
+    );
     return raw.map((r) => JSON.parse(r) as ConsentRecord);
   }
 }

@@ -24,9 +24,11 @@ export function createRules(options: {
   tokens: SignedTokens;
   /** Settings.publicUrl: where unsubscribe links point. */
   publicUrl: string;
+  /** The customer an id lives on as after merges (identity stitching); consent follows it. */
+  canonicalCustomer?: (customerId: string) => Promise<string>;
 }): Rules {
   const { redis, keys, config } = options;
-  const consent = new ConsentStore(redis, keys, config.consent);
+  const consent = new ConsentStore(redis, keys, config.consent, options.canonicalCustomer);
   const caps = new FrequencyCaps(redis, keys, config.frequencyCaps);
   const links = new UnsubscribeLinks(options.tokens, options.publicUrl);
   return { config, consent, caps, links, touch: new TouchRules(config, consent, caps, links) };

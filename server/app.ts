@@ -7,12 +7,14 @@ import type { IngestEvent } from '../queues/events';
 import { errorHandler, notFound } from './errors';
 import { adminRouter, type JourneyLookup, type JourneyRegistryApi, type RunLookup } from './routes/admin';
 import { couponsRouter } from './routes/coupons';
+import { customersRouter, type CustomersApi } from './routes/customers';
 import { deliveriesRouter, type DeliveryApi } from './routes/deliveries';
-import { enrolRouter } from './routes/enrol';
+import { enrolmentsRouter, enrolRouter, type EnrolRouterOptions } from './routes/enrol';
 import { healthHandler, type HealthCheck } from './routes/health';
 import { ingestRouter } from './routes/ingest';
 import { receiptsRouter } from './routes/receipts';
 import { rulesRouter, type RulesRouterDeps } from './routes/rules';
+import { segmentsRouter, type SegmentsApi } from './routes/segments';
 import { templatesRouter, type TemplatesApi } from './routes/templates';
 import { trackingRouter } from './routes/tracking';
 
@@ -35,6 +37,12 @@ export interface AppDeps {
   deliveries?: DeliveryApi;
   /** Template listing and preview (routes/templates.ts); without it those routes answer 404. */
   templates?: TemplatesApi;
+  /** Segments, their sizes and members (routes/segments.ts); without it those routes answer 404. */
+  segments?: SegmentsApi;
+  /** Bulk enrolment of a segment into a journey (bulk/enrolment.ts); without it those requests answer 404. */
+  enrolments?: EnrolRouterOptions['enrolments'];
+  /** Customers by id or identifier, merges (routes/customers.ts); without it those routes answer 404. */
+  customers?: CustomersApi;
   logger: Logger;
   /** Largest request body, in bytes or as '500kb'. Default 500kb (Segment's batch limit). */
   bodyLimit?: number | string;
@@ -66,12 +74,17 @@ export function createApp(deps: AppDeps): express.Express {
       eventsQueue: deps.eventsQueue,
       journeys: deps.journeys,
       enqueueTimeoutMs: deps.enqueueTimeoutMs ?? 10_000,
+      enrolments: deps.enrolments,
     }),
   );
   app.use('/v1/journeys', adminRouter(deps));
   if (deps.coupons) app.use('/v1', couponsRouter({ ...deps, coupons: deps.coupons }));
   if (deps.templates) app.use('/v1/templates', templatesRouter({ ...deps, templates: deps.templates }));
   if (deps.rules) app.use(rulesRouter(deps.keys, deps.rules));
+  if (deps.customers) app.use('/v1/customers', customersRouter({ ...deps, customers: deps.customers }));
+  if (deps.enrolments)
+    app.use('/v1/enrolments', enrolmentsRouter({ keys: deps.keys, enrolments: deps.enrolments }));
+  if (deps.segments) app.use('/v1/segments', segmentsRouter({ keys: deps.keys, segments: deps.segments }));
   if (deps.deliveries) app.use('/v1/deliveries', deliveriesRouter({ ...deps, deliveries: deps.deliveries }));
   if (deps.deliveries) app.use('/v1/receipts', receiptsRouter({ ...deps, deliveries: deps.deliveries }));
   if (deps.deliveries) app.use(trackingRouter({ ...deps, deliveries: deps.deliveries }));

@@ -1,11 +1,15 @@
 import { projectRoot } from '../../config/settings';
+import { runCustomerMemory } from './customer-memory';
 import { runDelivery } from './delivery';
 import { runEntry } from './entry';
 import { runFootprint } from './footprint';
+import { runIdentity } from './identity';
+import { runImportBench } from './import';
 import { runIngest } from './ingest';
 import { runLatency } from './latency';
 import { gitRevision, loadAverage, machineInfo } from './machine';
 import { Cleanup, log, setUp, type BenchContext } from './setup';
+import { runSegments } from './segments';
 import { round } from './stats';
 
 /*
@@ -15,15 +19,26 @@ import { round } from './stats';
  *
  * Knobs (environment): TEMPORAL_ADDRESS / REDIS_URL (use these servers instead of starting
  * embedded ones), BENCH_PHASES (comma list, default all), BENCH_DURATION_S (ingest, per run),
- * BENCH_ENTRY_CUSTOMERS, BENCH_LATENCY_S, BENCH_FOOTPRINT_CUSTOMERS, BENCH_CPU_PROF=dir (V8 CPU
+ * BENCH_ENTRY_CUSTOMERS, BENCH_LATENCY_S, BENCH_FOOTPRINT_CUSTOMERS, BENCH_IDENTITY_CUSTOMERS,
+ * BENCH_MEMORY_CUSTOMERS, BENCH_SEGMENT_CUSTOMERS, BENCH_IMPORT_ROWS, BENCH_CPU_PROF=dir (V8 CPU
  * profiles of the app processes), BENCH_KEEP=1 (keep the temp dir).
  */
 
-const PHASES = ['ingest', 'entry', 'latency', 'footprint', 'delivery'] as const;
+const PHASES = [
+  'ingest',
+  'entry',
+  'latency',
+  'footprint',
+  'delivery',
+  'identity',
+  'customerMemory',
+  'segments',
+  'import',
+] as const;
 type Phase = (typeof PHASES)[number];
 
-/** The whole bench stops by itself after this, whatever state it is in. */
-const WATCHDOG_MS = 10 * 60_000;
+/** The whole bench stops by itself after this, whatever state it is in (1 million rows / customers take a while). */
+const WATCHDOG_MS = 30 * 60_000;
 
 function intEnv(name: string, fallback: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -103,6 +118,32 @@ async function runPhases(ctx: BenchContext, phases: Set<Phase>, result: Record<s
   if (phases.has('footprint'))
     result.footprint = await runFootprint(ctx, intEnv('BENCH_FOOTPRINT_CUSTOMERS', 400));
   if (phases.has('delivery')) result.delivery = await ctx.profiled('delivery', () => runDelivery(ctx));
+  // Customers (issue 5): identity + profile rate, memory per customer, segment re-evaluation, import.
+  const guarded = async (name: string, run: () => Promise<unknown>) => {
+    try {
+      return await ctx.profiled(name, run);
+    } catch (err) {
+      // One phase failing keeps the others' figures; the JSON says what went wrong.
+      log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
+      return { error: (err as Error).message };
+    }
+  };
+  if (phases.has('identity'))
+    result.identity = await guarded('identity', () =>
+      runIdentity(ctx, intEnv('BENCH_IDENTITY_CUSTOMERS', 2000)),
+    );
+  if (phases.has('customerMemory'))
+    result.customerMemory = await guarded('customerMemory', () =>
+      runCustomerMemory(ctx, intEnv('BENCH_MEMORY_CUSTOMERS', 2000)),
+    );
+  if (phases.has('segments'))
+    result.segments = await guarded('segments', () =>
+      runSegments(ctx, intEnv('BENCH_SEGMENT_CUSTOMERS', 1_000_000)),
+    );
+  if (phases.has('import'))
+    result.import = await guarded('import', () =>
+      runImportBench(ctx, intEnv('BENCH_IMPORT_ROWS', 1_000_000)),
+    );
   // Commands that failed while running (a script error, a wrong type) during the run: expected
   // none. (Not INFO errorstats: that also counts clients probing for CLIENT SETINFO on Redis 7.0.)
   const commandStats = await ctx.redis.info('commandstats');

@@ -140,8 +140,14 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   await writeFile(configFile, 'rules:\n  quietHours: false\n');
   const profileDir = process.env.BENCH_CPU_PROF ? path.resolve(process.env.BENCH_CPU_PROF) : undefined;
   if (profileDir) await mkdir(profileDir, { recursive: true });
+  // The app processes have data directories of their own: they share the profile encryption keys
+  // (and the blind index key) through the environment, as processes on several hosts must.
+  const encryptionKeys = `bench:${randomBytes(32).toString('base64')}`;
+  const blindIndexKey = randomBytes(32).toString('base64');
   const appEnv = (extra: Record<string, string> = {}) => ({
     TEMPORAL_ADDRESS: temporalAddress,
+    TOUCHPOINT_ENCRYPTION_KEYS: encryptionKeys,
+    TOUCHPOINT_BLIND_INDEX_KEY: blindIndexKey,
     TEMPORAL_NAMESPACE: namespace,
     REDIS_URL: redisUrl,
     TOUCHPOINT_WRITE_KEY: writeKey,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,6 +134,9 @@ export class DrillApp {
     const env = {
       TEMPORAL_ADDRESS: servers.temporalAddress,
       REDIS_URL: servers.redisUrl,
+      // Two data directories, one Redis: the profile encryption and blind index keys must be shared.
+      TOUCHPOINT_ENCRYPTION_KEYS: `drill:${randomBytes(32).toString('base64')}`,
+      TOUCHPOINT_BLIND_INDEX_KEY: randomBytes(32).toString('base64'),
       TOUCHPOINT_JOURNEYS_DIR: paths.journeysDir,
       TOUCHPOINT_CONFIG: paths.configFile,
       TOUCHPOINT_OUTBOX_DIR: paths.outboxDir,

@@ -39,6 +39,14 @@ function checkMessage(
   if (raw.userId == null && raw.anonymousId == null) {
     issues.push({ path: formatPath([...at, 'userId']), message: 'userId or anonymousId is required' });
   }
+  // `customerId` names a customer inside Touchpoint (internal events); clients name people by
+  // userId / anonymousId and the identity graph decides the customer.
+  if (Object.prototype.hasOwnProperty.call(raw, 'customerId')) {
+    issues.push({
+      path: formatPath([...at, 'customerId']),
+      message: 'is set by Touchpoint only: send userId or anonymousId (and identifiers in traits)',
+    });
+  }
   const result = messageSchemas[type].safeParse(raw);
   if (!result.success) issues.push(...zodIssues(result.error, at));
   return result.success && issues.length === before ? result.data : undefined;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
+import { describeEnrolment, MAX_RATE_PER_SECOND, type SegmentEnrolments } from '../../bulk/enrolment';
 import type { ApiKeys } from '../../config/keys';
 import type { Journey } from '../../language/types';
 import type { EnrolEvent, IngestEvent } from '../../queues/events';
@@ -22,6 +23,8 @@ export interface EnrolRouterOptions {
   /** The journeys that exist now; `isOpen` (when given) refuses enrolment into a closed one with 409. */
   journeys: { get(id: string): Journey | undefined; isOpen?(id: string): boolean };
   enqueueTimeoutMs?: number;
+  /** Bulk enrolment of a segment (bulk/enrolment.ts); without it `{segment}` bodies answer 404. */
+  enrolments?: Pick<SegmentEnrolments, 'create' | 'get' | 'hasSegment'>;
 }
 
 const customerId = z
@@ -39,9 +42,27 @@ const enrolSchema = z.object({
   properties: jsonObject.optional(),
 });
 
+/** The default pace of a segment enrolment, in enrol events per second. */
+export const DEFAULT_RATE_PER_SECOND = 100;
+
+const segmentEnrolSchema = z.object({
+  segment: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(MAX_ID_LENGTH),
+  ratePerSecond: z
+    .number({ error: 'must be a number' })
+    .positive('must be more than 0')
+    .max(MAX_RATE_PER_SECOND, `must be at most ${MAX_RATE_PER_SECOND}`)
+    .default(DEFAULT_RATE_PER_SECOND),
+  properties: jsonObject.optional(),
+});
+
 const MAX_REQUEST_ID_LENGTH = 200;
 
 /**
+ * `POST /v1/journeys/:id/enrol {segment, ratePerSecond?, properties?}` (admin key): enrols every
+ * member of the segment, at most `ratePerSecond` (default 100) per second, in a background job
+ * (bulk/enrolment.ts). 202 `{enrolment}` with its id; `GET /v1/enrolments/:id` tells its progress.
+ * With an `Idempotency-Key`, a repeated request answers the same enrolment instead of a new one.
+ *
  * `POST /v1/journeys/:id/enrol {customers: [...], properties?}` (admin key): puts one `enrol` event
  * per distinct customer on the `events` queue, routed into that journey through admission
  * (router/route-event.ts). 202 `{queued}` once Redis holds them.
@@ -56,6 +77,7 @@ export function enrolRouter({
   eventsQueue,
   journeys,
   enqueueTimeoutMs = 10_000,
+  enrolments,
 }: EnrolRouterOptions): Router {
   const router = express.Router();
 
@@ -63,7 +85,9 @@ export function enrolRouter({
     const journeyId = (req.params as { id: string }).id;
     const journey = journeys.get(journeyId);
     if (!journey) throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(journeyId)}`);
-    const body = validateBody(enrolSchema, req.body);
+    const bySegment = typeof req.body === 'object' && req.body !== null && 'segment' in req.body;
+    const segmentBody = bySegment ? validateBody(segmentEnrolSchema, req.body) : undefined;
+    const body = bySegment ? undefined : validateBody(enrolSchema, req.body);
     const requestKey = req.get('idempotency-key');
     if (requestKey !== undefined && (requestKey === '' || requestKey.length > MAX_REQUEST_ID_LENGTH)) {
       throw new ApiError(
@@ -79,6 +103,25 @@ export function enrolRouter({
         `journey ${JSON.stringify(journeyId)} takes no new entries (not published, paused or stopped)`,
       );
     }
+    if (segmentBody) {
+      if (!enrolments)
+        throw new ApiError(404, 'not_found', 'segment enrolment is not available on this server');
+      if (!enrolments.hasSegment(segmentBody.segment))
+        throw new ApiError(404, 'not_found', `no segment ${JSON.stringify(segmentBody.segment)}`);
+      const { record, created } = await enrolments.create({
+        journeyId,
+        segment: segmentBody.segment,
+        ratePerSecond: segmentBody.ratePerSecond,
+        properties: segmentBody.properties,
+        idempotencyKey: requestKey,
+      });
+      res
+        .status(202)
+        .location(`/v1/enrolments/${record.id}`)
+        .json({ enrolment: { ...describeEnrolment(record), created } });
+      return;
+    }
+    if (!body) return;
     const customers = [...new Set(body.customers)];
     const request =
       requestKey ?? hashOf({ customers: [...customers].sort(), properties: body.properties ?? null });
@@ -86,7 +129,9 @@ export function enrolRouter({
     const events = customers.map((customer): EnrolEvent => ({
       type: 'enrol',
       journeyId,
+      // userId as before (readers of the queue); the router goes by customerId (following merges).
       userId: customer,
+      customerId: customer,
       messageId: `enrol:${journeyId}:${request}:${customer}`,
       properties: { source: 'api', ...body.properties },
       timestamp: now,
@@ -96,6 +141,24 @@ export function enrolRouter({
     res.status(202).json({ queued: events.length });
   });
 
+  return router;
+}
+
+/** `GET /v1/enrolments/:id` (admin key): a bulk enrolment's status and progress (queued / total). */
+export function enrolmentsRouter({
+  keys,
+  enrolments,
+}: {
+  keys: ApiKeys;
+  enrolments: Pick<SegmentEnrolments, 'get'>;
+}): Router {
+  const router = express.Router();
+  router.get('/:id', adminAuth(keys), async (req, res) => {
+    const id = (req.params as { id: string }).id;
+    const record = await enrolments.get(id);
+    if (!record) throw new ApiError(404, 'not_found', `no enrolment ${JSON.stringify(id)}`);
+    res.json({ enrolment: describeEnrolment(record) });
+  });
   return router;
 }
 

@@ -1,8 +1,11 @@
 import express, { type Router } from 'express';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { ApiKeys } from '../../config/keys';
 import { LOCALE_TAG, TEMPLATE_NAME } from '../../language/catalog';
 import { CHANNELS, type Channel } from '../../language/types';
+import { logReveal, maskTraits } from '../../customers/masking';
+import { DEFAULT_SENSITIVE_TRAITS } from '../../customers/profiles';
 import { TemplateNotFoundError } from '../../messages/errors';
 import { previewTemplate } from '../../messages/preview';
 import type { TemplateStore } from '../../messages/templates';
@@ -21,6 +24,14 @@ export interface TemplatesApi {
   profiles: { get(customerId: string): Promise<Record<string, unknown>> };
   /** The zone for customers without a valid `timezone` trait (the rules' default). */
   defaultTimeZone?: string;
+  /**
+   * Sensitive traits (config `profiles.sensitive`): a preview for a stored customer renders them
+   * masked (customers/masking.ts) unless asked `?reveal=true`, which is logged. Default phone,
+   * email, idNumber.
+   */
+  sensitive?: readonly string[];
+  /** Where reveals are logged (`personal data revealed`). */
+  logger?: Pick<Logger, 'info'>;
 }
 
 export interface TemplatesRouterOptions {
@@ -99,9 +110,21 @@ export function templatesRouter({
     }
     let traits = input.traits ?? {};
     if (input.customerId !== undefined) {
-      const stored = await readProfile(api, input.customerId, enqueueTimeoutMs);
-      if (Object.keys(stored).length === 0 && input.traits === undefined) {
+      const found = await readProfile(api, input.customerId, enqueueTimeoutMs);
+      if (Object.keys(found).length === 0 && input.traits === undefined) {
         throw new ApiError(404, 'not_found', `no profile for customer ${JSON.stringify(input.customerId)}`);
+      }
+      // The answer shows the rendered text: stored personal data is masked unless revealed.
+      const reveal = req.query.reveal === 'true';
+      const stored = maskTraits(found, { reveal, sensitive: api.sensitive });
+      if (reveal && api.logger) {
+        const sensitive = api.sensitive ?? DEFAULT_SENSITIVE_TRAITS;
+        logReveal(api.logger, {
+          who: 'admin',
+          customerId: input.customerId,
+          traits: sensitive.filter((name) => Object.prototype.hasOwnProperty.call(found, name)),
+          where: 'POST /v1/templates/preview',
+        });
       }
       // Given traits override the stored ones: "this customer, but in English".
       traits = { ...stored, ...traits };

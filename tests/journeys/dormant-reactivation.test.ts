@@ -10,8 +10,10 @@ import {
 } from './support';
 
 /**
- * Journey 3, dormant reactivation (the `segment_entered` event for now): coupon by SMS, group-buy
- * invitation on WeCom, a week to order, then a different touch by email.
+ * Journey 3, dormant reactivation: entering the `dormant` segment (segments/dormant.yaml, given
+ * here as the `segment_entered` event the segments engine queues; tests/segments/ has it end to
+ * end) brings a coupon by SMS, a group-buy invitation on WeCom, a week to order, then a different
+ * touch by email.
  */
 const sim = useJourneySimulator('dormant-reactivation');
 

@@ -10,9 +10,10 @@ import {
 } from './support';
 
 /**
- * Journey 4, high-value customers (traits for now): a WeCom invitation the morning after the
- * qualifying order, tasting near a store or the private live stream; registration converts within
- * 14 days; one invitation a quarter.
+ * Journey 4, high-value customers: entering the `high-value` segment (segments/high-value.yaml,
+ * given here as the `segment_entered` event the segments engine queues) brings a WeCom invitation
+ * at the next 10:30, tasting near a store or the private live stream; registration converts
+ * within 14 days; one invitation a quarter.
  */
 const sim = useJourneySimulator('high-value-invite');
 
@@ -69,7 +70,7 @@ test('far from a store: straight to the live stream; a reservation after the win
   expect(r.outcome).toBe('completed');
   expect(only(r, 'step', 'near-a-store')).toMatchObject({ outcome: 'else', goto: 'live-invite' });
   expect(sent(r).map((e) => e.stepId)).toEqual(['live-invite', 'live-last-call']);
-  // Ordered at 08:05: the invitation goes at 10:30 the same morning.
+  // Entered the segment at 08:05: the invitation goes at 10:30 the same morning.
   expectAt(only(r, 'send', 'live-invite').at, '2026-03-10T10:30:00+08:00');
   expect(only(r, 'send', 'live-invite').body).toMatch(/^罗意，您好/);
   expectAt(only(r, 'send', 'live-last-call').at, '2026-03-13T10:30:00+08:00');
@@ -77,20 +78,20 @@ test('far from a store: straight to the live stream; a reservation after the win
   expect(ofKind(r, 'exit')).toEqual([expect.objectContaining({ outcome: 'completed' })]);
   expectAt(ofKind(r, 'exit')[0]!.at, '2026-03-24T08:05:00+08:00');
   expect(routed(r)).toEqual([
-    ['order_completed', 'entered'],
+    ['segment_entered', 'entered'],
     ['live_stream_reserved', 'ignored'],
   ]);
 });
 
-test('not yet high-value: ignored; after a conversion, the 90-day cool-down; a new run after it', async () => {
+test('another segment: ignored; after a conversion, the 90-day cool-down on re-entering; a new run after it', async () => {
   const r = await sim.run('quarterly-cooldown');
   expect(routed(r)).toEqual([
-    ['order_completed', 'ignored'], // 5 orders, ¥2,900 in 12 months: not high-value yet
-    ['identify', 'ignored'],
-    ['order_completed', 'entered'],
+    ['segment_entered', 'ignored'], // at-risk: not this journey's segment
+    ['segment_entered', 'entered'], // high-value
     ['tasting_registered', 'signalled'],
-    ['order_completed', 'refused:reentry'], // a month after the conversion
-    ['order_completed', 'entered'], // 100 days after it
+    ['segment_exited', 'ignored'],
+    ['segment_entered', 'refused:reentry'], // back in the segment a month after the conversion
+    ['segment_entered', 'entered'], // 100 days after the first invitation
   ]);
   expect(r.runs.map((run) => run.outcome)).toEqual(['converted', 'running']);
   expect(r.outcome).toBe('running');

@@ -1,4 +1,4 @@
-import { Worker as BullWorker } from 'bullmq';
+import { Queue, Worker as BullWorker } from 'bullmq';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { mkdtemp } from 'node:fs/promises';
@@ -18,7 +18,15 @@ import { SignedTokens } from '../../config/signed-tokens';
 import { CouponStore } from '../../coupons/store';
 import { JourneyStats } from '../../customers/journey-stats';
 import { RedisKeys } from '../../customers/keys';
+import { ComputedTraits } from '../../customers/computed-traits';
+import { ComputedTraitsMerge } from '../../customers/computed-traits-merge';
+import type { IdentityResolver } from '../../customers/identity';
+import { parseIdentityConfig } from '../../customers/identity-config';
+import { cipherBlindIndex, cipherSealer } from '../../customers/identity-keys';
+import { newKeyLine, parseKeyRing, TraitCipher } from '../../customers/encryption';
 import { ProfileStore } from '../../customers/profiles';
+import { parseProfilesConfig } from '../../customers/profiles-config';
+import { RfmModelStore } from '../../customers/rfm';
 import { TouchLog } from '../../customers/touches';
 import { loadChannelConfig } from '../../delivery/channel-config';
 import type { OutboxLine } from '../../delivery/providers/outbox';
@@ -27,10 +35,18 @@ import { createDeliveryWorkers } from '../../delivery/worker';
 import { loadJourneys } from '../../language/load';
 import { loadTemplates } from '../../messages/templates';
 import type { Journey } from '../../language/types';
-import type { IngestEvent } from '../../queues/events';
+import { EVENTS_QUEUE, type IngestEvent } from '../../queues/events';
 import { EntryAdmission } from '../../router/admission';
+import { createIdentity } from '../../router/identity';
 import { JourneyCatalog } from '../../router/journey-catalog';
 import { routeEvent } from '../../router/route-event';
+import { createRouterWorker } from '../../router/worker';
+import { SegmentCatalog } from '../../segmentation/catalog';
+import type { Segment } from '../../segmentation/definition';
+import { SegmentEngine } from '../../segmentation/engine';
+import { SegmentKeys } from '../../segmentation/keys';
+import { SegmentMergeParticipant } from '../../segmentation/merge';
+import { loadSegments } from '../../segmentation/load';
 import { createRules } from '../../rules';
 import { parseRulesConfig } from '../../rules/config';
 import { outboxLines } from './outbox';
@@ -68,6 +84,24 @@ export interface EngineOptions {
   webhooks?: WebhookSender;
   /** `notify` steps' sender; default: a RecordingNotifySender accepting any target (sends nothing). */
   notifier?: NotifySender;
+  /**
+   * Segments (segmentation/): the router keeps their membership, and the `segment_entered` /
+   * `segment_exited` events it queues are routed by a real router worker on an `events` queue of
+   * the engine's own. `true`: the shipped segments/ files; or the definitions to use.
+   */
+  segments?: true | Segment[];
+  /**
+   * Computed traits, RFM and lifecycle from track events (customers/computed-traits.ts): `true`
+   * for the defaults, or a config `profiles:` section. Off by default. Sensitive traits are
+   * always stored encrypted (a fresh key ring per engine), as in production.
+   */
+  profiles?: true | Record<string, unknown>;
+  /**
+   * Identity stitching (customers/identity.ts): `true` for the defaults, or a config `identity:`
+   * section. Off by default: suites that identify several customers with one phone expect them
+   * to stay apart.
+   */
+  identity?: true | Record<string, unknown>;
 }
 
 /**
@@ -87,7 +121,19 @@ export async function startEngine(options: EngineOptions) {
     options.journeys ??
       loadJourneys(options.journeysDir ?? path.join(projectRoot, 'journeys'), { templates }),
   );
-  const profiles = new ProfileStore(redis, keys);
+  const profilesConfig = parseProfilesConfig(options.profiles === true ? {} : options.profiles);
+  const cipher = new TraitCipher(parseKeyRing(newKeyLine('test')), Buffer.from(`${prefix}-blind-index`));
+  const profiles = new ProfileStore(redis, keys, { cipher, sensitive: profilesConfig.sensitive });
+  const computedTraits = options.profiles
+    ? new ComputedTraits({
+        redis,
+        keys,
+        profiles,
+        config: profilesConfig,
+        rfm: new RfmModelStore(redis, keys, profilesConfig.rfm),
+        now: options.now,
+      })
+    : undefined;
   const touches = new TouchLog(redis, keys);
   const stats = new JourneyStats(redis, keys);
   const channels = loadChannelConfig();
@@ -108,12 +154,26 @@ export async function startEngine(options: EngineOptions) {
     maxPerCustomer: rulesConfig.journeys?.maxPerCustomer,
     isOpen: (id) => catalog.isOpen(id),
   });
+  const identity: IdentityResolver | undefined = options.identity
+    ? createIdentity({
+        redis,
+        keys,
+        config: parseIdentityConfig(options.identity === true ? {} : options.identity),
+        blind: cipherBlindIndex(cipher),
+        sealer: cipherSealer(cipher),
+        profiles,
+        logger,
+        journeys: { temporal: options.client, admission, journeyIds: () => catalog.list().map((j) => j.id) },
+      })
+    : undefined;
+  const canonicalCustomer = identity && ((id: string) => identity.canonical(id));
   const rules = createRules({
     redis,
     keys,
     config: rulesConfig,
     tokens: new SignedTokens(Buffer.from(prefix)),
     publicUrl: 'https://touchpoint.test',
+    canonicalCustomer,
   });
   const webhooks = options.webhooks ?? new RecordingWebhookSender();
   const notifier = options.notifier ?? new RecordingNotifySender();
@@ -129,6 +189,7 @@ export async function startEngine(options: EngineOptions) {
     channels,
     rules: rules.touch,
     onRunEnded: (journeyId, customerId) => admission.release(journeyId, customerId),
+    canonicalCustomer,
   });
   const worker = await Worker.create({
     connection: options.nativeConnection,
@@ -138,6 +199,28 @@ export async function startEngine(options: EngineOptions) {
     activities: options.wrapActivities ? options.wrapActivities(real) : real,
   });
   const running = worker.run();
+  // With segments, their events go through a real `events` queue and router worker.
+  const eventsQueue = options.segments
+    ? new Queue<IngestEvent>(EVENTS_QUEUE, { connection: redis, prefix: bullPrefix })
+    : undefined;
+  const segments = eventsQueue
+    ? new SegmentEngine({
+        redis,
+        keys: new SegmentKeys(prefix),
+        profiles,
+        catalog: new SegmentCatalog(
+          options.segments === true ? loadSegments(path.join(projectRoot, 'segments')) : options.segments!,
+        ),
+        eventsQueue,
+        logger,
+        timeZone: rulesConfig.timezone,
+        now: options.now,
+      })
+    : undefined;
+  // Merges move computed traits, then segment membership, after identity's own participants.
+  if (identity && computedTraits)
+    identity.merges.register(new ComputedTraitsMerge({ redis, keys, computed: computedTraits }));
+  if (identity && segments) identity.merges.register(new SegmentMergeParticipant(segments));
   const routerDeps = {
     temporal: options.client,
     taskQueue,
@@ -146,7 +229,13 @@ export async function startEngine(options: EngineOptions) {
     admission,
     logger,
     now: options.now,
+    segments,
+    computedTraits,
+    identity,
   };
+  const routerWorker = eventsQueue
+    ? createRouterWorker({ ...routerDeps, connection: redis, prefix: bullPrefix, redis, keys })
+    : undefined;
 
   let seq = 0;
   const nextId = () => `m-${prefix}-${++seq}`;
@@ -164,6 +253,12 @@ export async function startEngine(options: EngineOptions) {
     notifier,
     admission,
     redis,
+    cipher,
+    /** The identity resolver (with `options.identity`). */
+    identity,
+    /** The segment engine (with `options.segments`) and the `events` queue its events go to. */
+    segments,
+    eventsQueue,
     /**
      * Routes a track call as the router worker would; returns its message id with the result.
      * `repeat`: as the worker routes a retried job (its first attempt may have done part of it).
@@ -193,6 +288,8 @@ export async function startEngine(options: EngineOptions) {
     /** Lines of one channel's outbox (empty when none yet). */
     outbox: (channel: string): Promise<OutboxLine[]> => outboxLines(outboxDir, channel),
     async stop() {
+      await routerWorker?.close();
+      await eventsQueue?.close();
       worker.shutdown();
       await running;
       await Promise.all(deliveryWorkers.map((w) => w.close()));
