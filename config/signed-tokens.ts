@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readOrCreateKeyFile } from './key-files';
 
 /**
  * Tokens in links sent to customers (unsubscribe, tracked links): a JSON payload, base64url,
@@ -40,20 +39,6 @@ export class SignedTokens {
 /** TOUCHPOINT_SECRET, else `<dataDir>/secret.key`, created (mode 0600) on first use. */
 export function loadOrCreateSecret(dataDir: string, fromEnv?: string): Buffer {
   if (fromEnv) return Buffer.from(fromEnv, 'utf8');
-  const file = path.join(dataDir, 'secret.key');
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(32);
-  try {
-    writeFileSync(file, secret.toString('base64url'), { mode: 0o600, flag: 'wx' });
-    return secret;
-  } catch (err) {
-    // Another process (a split role) created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64url');
-  }
+  const text = readOrCreateKeyFile(dataDir, 'secret.key', () => randomBytes(32).toString('base64url'));
+  return Buffer.from(text.trim(), 'base64url');
 }

@@ -1,6 +1,7 @@
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { readOrCreateKeyFile } from '../config/key-files';
 
 /**
  * Encryption at rest of sensitive traits (phone, email, id number…): AES-256-GCM, one random
@@ -121,12 +122,20 @@ export class TraitCipher {
    * the index key, base64url, 128 bits. Equal values of one kind meet; nothing else is learnt.
    */
   blindIndex(kind: string, value: string): string {
-    return createHmac('sha256', this.indexKey)
-      .update(`${kind}\u0000${value}`, 'utf8')
-      .digest()
-      .subarray(0, 16)
-      .toString('base64url');
+    return blindIndexOf(this.indexKey, kind, value);
   }
+}
+
+/**
+ * HMAC-SHA256 over `<kind>\0<value>`, its first 128 bits in base64url: the kind is part of it,
+ * so a phone never matches an email with the same text.
+ */
+export function blindIndexOf(key: Buffer, kind: string, value: string): string {
+  return createHmac('sha256', key)
+    .update(`${kind}\u0000${value}`, 'utf8')
+    .digest()
+    .subarray(0, 16)
+    .toString('base64url');
 }
 
 /** Whether a stored hash field holds an encrypted value. */
@@ -182,7 +191,7 @@ export interface EncryptionEnv {
  * several hosts must share both (set the variables), as they share TOUCHPOINT_SECRET.
  */
 export function loadOrCreateCipher(dataDir: string, env: EncryptionEnv = {}): TraitCipher {
-  return cipherFrom(env, (name, make) => readOrCreate(dataDir, name, make));
+  return cipherFrom(env, (name, make) => readOrCreateKeyFile(dataDir, name, make));
 }
 
 /** As loadOrCreateCipher, but a missing key file is an error (tools must not invent keys). */
@@ -222,25 +231,6 @@ export function encryptionEnv(env: NodeJS.ProcessEnv = process.env): EncryptionE
     ...(env.TOUCHPOINT_ENCRYPTION_KEYS ? { keys: env.TOUCHPOINT_ENCRYPTION_KEYS } : {}),
     ...(env.TOUCHPOINT_BLIND_INDEX_KEY ? { indexKey: env.TOUCHPOINT_BLIND_INDEX_KEY } : {}),
   };
-}
-
-/** The file's text; created with `make()` (mode 0600) when missing; another process's file wins a race. */
-function readOrCreate(dataDir: string, name: string, make: () => string): string {
-  const file = path.join(dataDir, name);
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const text = make();
-  try {
-    writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-    return text;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return readFileSync(file, 'utf8');
-  }
 }
 
 /**

@@ -1,6 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { blindIndexOf } from './encryption';
 import type { Identifier } from './identifiers';
 import { SENSITIVE_TYPES } from './identifiers';
 
@@ -27,39 +25,7 @@ export class HmacBlindIndex implements BlindIndex {
   }
 
   hmac(type: string, value: string): string {
-    return createHmac('sha256', this.key)
-      .update(`${type}\u0000${value}`, 'utf8')
-      .digest()
-      .subarray(0, 16)
-      .toString('base64url');
-  }
-}
-
-/**
- * TOUCHPOINT_BLIND_INDEX_KEY (base64, at least 16 bytes), else `<dataDir>/blind-index.key`,
- * created (mode 0600) on first use, as config/signed-tokens.ts does for its secret. Split roles
- * on one machine share the file; on several machines set the variable.
- */
-export function loadOrCreateBlindIndexKey(
-  dataDir: string,
-  fromEnv = process.env.TOUCHPOINT_BLIND_INDEX_KEY,
-): Buffer {
-  if (fromEnv) return Buffer.from(fromEnv, 'base64');
-  const file = path.join(dataDir, 'blind-index.key');
-  try {
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-  mkdirSync(dataDir, { recursive: true });
-  const key = randomBytes(32);
-  try {
-    writeFileSync(file, key.toString('base64'), { mode: 0o600, flag: 'wx' });
-    return key;
-  } catch (err) {
-    // Another process (a split role) created it first: use theirs.
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    return Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
+    return blindIndexOf(this.key, type, value);
   }
 }
 
