@@ -93,7 +93,10 @@ function routed(deps: RouterDeps, id: string): Routed {
 }
 
 /**
- * Applies one ingested event. Every entry goes through admission first (router/admission.ts):
+ * Applies one ingested event. First the customer pipeline (router/customer-pipeline.ts): who the
+ * event is about (identity), what it changes in the profile (traits, computed traits), which
+ * segments that moves the customer in or out of. Then journeys; every entry goes through
+ * admission first (router/admission.ts):
  * - track: entry into every journey whose `entry.event` matches; a customer already in one gets
  *   the event as a signal; then the event as a signal to every other journey that listens for it;
  * - identify: traits into the profile; entry into the journeys whose `entry.traitChanged` trait
@@ -113,9 +116,10 @@ export async function routeEvent(
   const result: RouteResult = { customerId, entered: [], signalled: [], refused: [] };
   if (ingest.type === 'identify') {
     const changed = await deps.profiles.merge(customerId, ingest.traits, ingest.messageId);
-    if (changed.length > 0)
+    if (changed.length > 0) {
       await deps.segments?.onCustomerChanged(customerId, { messageId: ingest.messageId, traits: changed });
-    if (changed.length > 0) await enterOnTraits(deps, ingest, customer, changed, result);
+      await enterOnTraits(deps, ingest, customer, changed, result);
+    }
     return result;
   }
   if (ingest.type === 'enrol') {
