@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parse } from 'yaml';
 import { projectRoot } from '../../config/settings';
 import type { RunView } from '../../audit/runs';
 import type { OutboxLine } from '../../delivery/providers/outbox';
@@ -101,6 +102,39 @@ describe('Touchpoint end to end', () => {
     expect(res.status).toBe(401);
     await new Promise((r) => setTimeout(r, 1000));
     expect(await run('intruder')).toBeNull();
+  });
+
+  test('every operation in docs/openapi.yaml is routed by the running app', async () => {
+    const spec = parse(await readFile(path.join(projectRoot, 'docs/openapi.yaml'), 'utf8')) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const METHODS = ['get', 'post', 'put', 'delete', 'patch'];
+    const unrouted: string[] = [];
+    let checked = 0;
+    for (const [template, operations] of Object.entries(spec.paths)) {
+      const route = template.replace(/\{version\}/g, '1').replace(/\{[^}]+\}/g, 'x');
+      for (const method of Object.keys(operations).filter((m) => METHODS.includes(m))) {
+        // The admin key first; routes for senders (ingest) refuse it and take the write key.
+        let answer: { status: number; text: string } | undefined;
+        for (const key of [ADMIN_KEY, WRITE_KEY]) {
+          const res = await fetch(`${app.baseUrl}${route}`, {
+            method: method.toUpperCase(),
+            redirect: 'manual',
+            headers: {
+              'content-type': 'application/json',
+              authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}`,
+            },
+            ...(method === 'get' || method === 'delete' ? {} : { body: '{}' }),
+          });
+          answer = { status: res.status, text: await res.text() };
+          if (res.status !== 401) break;
+        }
+        checked++;
+        if (answer!.text.includes('no route for')) unrouted.push(`${method.toUpperCase()} ${template}`);
+      }
+    }
+    expect(checked).toBeGreaterThan(40);
+    expect(unrouted).toEqual([]);
   });
 
   test('a view enters the journey, the plan is pushed; an order converts, no reminder', async () => {
