@@ -359,3 +359,22 @@ export function normalisePhone(value: unknown): string | undefined {
   if (/^861[3-9]\d{9}$/.test(phone)) return `+${phone}`;
   return phone;
 }
+
+/**
+ * Customer ids of every profile hash, one SCAN page at a time (empty pages skipped; SCAN may give
+ * an id twice across pages, never skips one). Scheduled passes over all customers read from here.
+ */
+export async function* scanProfileIds(
+  redis: Redis,
+  keys: RedisKeys,
+  pageSize = 1000,
+): AsyncGenerator<string[]> {
+  const base = keys.profile('');
+  const match = `${base.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', match, 'COUNT', pageSize, 'TYPE', 'hash');
+    cursor = next;
+    if (found.length > 0) yield [...new Set(found.map((key) => key.slice(base.length)))];
+  } while (cursor !== '0');
+}

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { SegmentMembership } from '../router/customer-pipeline';
 import { writeDerivedTraitsMany } from './derived-traits';
 import type { RedisKeys } from './keys';
-import type { ProfileStore } from './profiles';
+import { scanProfileIds, type ProfileStore } from './profiles';
 import type { ProfilesConfig } from './profiles-config';
 import {
   derivationInputs,
@@ -67,7 +67,10 @@ export async function recomputeRfm(deps: RfmRecomputeDeps, nowMs = Date.now()): 
       return values as (string | null)[];
     });
   };
-  for await (const [, rows] of readAhead(scanProfiles(deps), pipelineRead)) {
+  for await (const [, rows] of readAhead(
+    scanProfileIds(deps.redis, deps.keys, deps.pageSize),
+    pipelineRead,
+  )) {
     for (const [count, spend, last] of rows) {
       const input = rfmInputOf({
         orderCount: parsed(count),
@@ -87,7 +90,7 @@ export async function recomputeRfm(deps: RfmRecomputeDeps, nowMs = Date.now()): 
   let profiles = 0;
   let changed = 0;
   const read = (ids: string[]) => deps.profiles.getManyFields(ids, fields, { tags });
-  for await (const [ids, traits] of readAhead(scanProfiles(deps), read)) {
+  for await (const [ids, traits] of readAhead(scanProfileIds(deps.redis, deps.keys, deps.pageSize), read)) {
     profiles += ids.length;
     // Written (compare-and-set in Redis, which also names what changed) only where a value differs.
     const writes = ids.flatMap((id, i) => {
@@ -149,28 +152,6 @@ function parsed(raw: string | null | undefined): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** Customer ids of every profile hash, one SCAN page at a time (a page may be empty). */
-async function* scanProfiles(
-  deps: Pick<RfmRecomputeDeps, 'redis' | 'keys' | 'pageSize'>,
-): AsyncGenerator<string[]> {
-  const base = deps.keys.profile('');
-  const match = `${base.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.redis.scan(
-      cursor,
-      'MATCH',
-      match,
-      'COUNT',
-      deps.pageSize ?? 1000,
-      'TYPE',
-      'hash',
-    );
-    cursor = next;
-    if (keys.length > 0) yield [...new Set(keys.map((key) => key.slice(base.length)))];
-  } while (cursor !== '0');
 }
 
 export interface RfmScheduleDeps extends RfmRecomputeDeps {

@@ -2,7 +2,7 @@ import { Queue, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../customers/keys';
-import type { ProfileStore } from '../customers/profiles';
+import { scanProfileIds, type ProfileStore } from '../customers/profiles';
 import { evaluate } from '../language/conditions';
 import { customerZone } from '../language/timing';
 import type { Condition, Journey } from '../language/types';
@@ -217,8 +217,6 @@ export async function runScheduleTick(
   tickMs: number,
 ): Promise<{ scanned: number; enrolled: number }> {
   const where = scheduleOf(journey)?.where;
-  const base = deps.keys.profile('');
-  const match = `${globEscape(base)}*`;
   const tick = new Date(tickMs).toISOString();
   const receivedAt = new Date().toISOString();
   const chunkSize = deps.chunkSize ?? 500;
@@ -239,21 +237,9 @@ export async function runScheduleTick(
     );
   };
 
-  let cursor = '0';
-  do {
-    const [next, keys] = await deps.redis.scan(
-      cursor,
-      'MATCH',
-      match,
-      'COUNT',
-      deps.pageSize ?? 500,
-      'TYPE',
-      'hash',
-    );
-    cursor = next;
-    const ids = [...new Set(keys.map((key) => key.slice(base.length)))];
+  for await (const ids of scanProfileIds(deps.redis, deps.keys, deps.pageSize ?? 500)) {
     scanned += ids.length;
-    const profiles = await Promise.all(ids.map((id) => deps.profiles.getWithTags(id)));
+    const profiles = await deps.profiles.getMany(ids, { tags: true });
     ids.forEach((customerId, i) => {
       const traits = profiles[i]!;
       const zone = customerZone(traits);
@@ -270,18 +256,8 @@ export async function runScheduleTick(
       });
       enrolled += 1;
     });
-    while (pending.length >= chunkSize) {
-      const rest = pending.slice(chunkSize);
-      pending = pending.slice(0, chunkSize);
-      await flush();
-      pending = rest;
-    }
-  } while (cursor !== '0');
+    if (pending.length >= chunkSize) await flush();
+  }
   await flush();
   return { scanned, enrolled };
-}
-
-/** A literal for a Redis glob pattern (`*`, `?`, `[`, `]`, `\` escaped). */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

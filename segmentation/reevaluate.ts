@@ -1,4 +1,5 @@
 import type { RedisKeys } from '../customers/keys';
+import { scanProfileIds } from '../customers/profiles';
 import { CountSnapshot } from './counters';
 import type { SegmentEngine } from './engine';
 import { inSegment } from './evaluate';
@@ -51,24 +52,9 @@ export async function reevaluateAll(
   const segments = catalog.list();
   const result: ReevaluationResult = { scanned: 0, entered: 0, exited: 0, ms: 0 };
   if (segments.length === 0) return result;
-  const base = customerKeys.profile('');
-  const match = `${globEscape(base)}*`;
   const today = engine.counters.today(opts.nowMs);
   const counts = catalog.counts;
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(
-      cursor,
-      'MATCH',
-      match,
-      'COUNT',
-      opts.pageSize ?? 1000,
-      'TYPE',
-      'hash',
-    );
-    cursor = next;
-    const ids = [...new Set(found.map((key) => key.slice(base.length)))];
-    if (ids.length === 0) continue;
+  for await (const ids of scanProfileIds(redis, customerKeys, opts.pageSize)) {
     result.scanned += ids.length;
 
     const reads = redis.pipeline();
@@ -117,12 +103,7 @@ export async function reevaluateAll(
       }
     });
     await queueSegmentEvents(eventsQueue, events);
-  } while (cursor !== '0');
+  }
   result.ms = Date.now() - started;
   return result;
-}
-
-/** A literal for a Redis glob pattern (`*`, `?`, `[`, `]`, `\` escaped). */
-function globEscape(text: string): string {
-  return text.replace(/[*?[\]\\]/g, '\\$&');
 }
