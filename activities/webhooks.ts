@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { DEFAULT_CALL_TIMEOUT_MS, type WebhookTarget } from '../config/integrations';
-import { excerpt, httpCall } from '../delivery/providers/http';
+import { excerpt, httpCall, isRetryableStatus } from '../delivery/providers/http';
 import type { WebhookOutcome, WebhookRequest } from './types';
 
 /** The User-Agent of every call Touchpoint makes to an outside system for a journey. */
@@ -138,7 +138,7 @@ export function webhookAnswer(
   const { status, text } = answer;
   if (status >= 200 && status < 300) return { status, url: publicUrl(url) };
   const detail = `${what} answered ${status}${text ? `: ${excerpt(text)}` : ''}`;
-  if (status === 408 || status === 429 || status >= 500) {
+  if (isRetryableStatus(status)) {
     throw ApplicationFailure.create({
       message: detail,
       type: WEBHOOK_FAILURES.unavailable,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { excerpt, httpCall, parseJson } from './http';
+import { excerpt, httpCall, isRetryableStatus, parseJson } from './http';
 import { PermanentDeliveryError } from './provider';
 
 /**
@@ -118,7 +118,7 @@ export async function callWeChatApi(what: string, url: string, call: WeChatCall)
     timeoutMs: call.timeoutMs,
   });
   const detail = `${what} answered HTTP ${answer.status}: ${excerpt(answer.text)}`;
-  if (answer.status === 408 || answer.status === 429 || answer.status >= 500) throw new Error(detail);
+  if (isRetryableStatus(answer.status)) throw new Error(detail);
   if (answer.status !== 200) throw new PermanentDeliveryError(detail);
   // Message ids are 64-bit numbers, past what a JS number holds exactly: keep them as text.
   const json = parseJson(answer.text.replace(/"msgid"\s*:\s*(\d{16,})/g, '"msgid":"$1"'));

@@ -36,6 +36,14 @@ export async function httpCall(what: string, url: string, request: HttpRequest):
   }
 }
 
+/**
+ * Whether an HTTP refusal may pass if tried again: 408 (timeout), 429 (rate limit), 5xx. Any
+ * other status (4xx, an unfollowed redirect) would be refused again.
+ */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
 /** The body as JSON, or undefined when it is not JSON (an HTML error page from a proxy...). */
 export function parseJson(text: string): unknown {
   try {

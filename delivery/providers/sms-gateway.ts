@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DeliveryMessage } from '../message';
-import { excerpt, httpCall, parseJson } from './http';
+import { excerpt, httpCall, isRetryableStatus, parseJson } from './http';
 import { PermanentDeliveryError, type Provider, type SentMessage } from './provider';
 
 /** A request body field: text with `{{placeholders}}`, or any JSON value around such texts. */
@@ -142,7 +142,7 @@ export class SmsGatewayProvider implements Provider {
       throw new Error(detail);
     }
     // By status, as for webhooks: 408, 429 and 5xx retryable; other statuses (4xx, an unfollowed redirect) permanent.
-    if (status === 408 || status === 429 || status >= 500) throw new Error(detail);
+    if (isRetryableStatus(status)) throw new Error(detail);
     throw new PermanentDeliveryError(detail);
   }
 }

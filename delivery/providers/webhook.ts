@@ -1,4 +1,5 @@
 import type { DeliveryMessage } from '../message';
+import { isRetryableStatus } from './http';
 import { PermanentDeliveryError, type Provider } from './provider';
 
 export interface WebhookOptions {
@@ -42,7 +43,7 @@ export class WebhookProvider implements Provider {
     const text = await response.text().catch(() => '');
     if (response.ok) return;
     const detail = `webhook ${this.options.url} answered ${response.status}: ${text.slice(0, 200)}`;
-    if (response.status === 408 || response.status === 429 || response.status >= 500) throw new Error(detail);
+    if (isRetryableStatus(response.status)) throw new Error(detail);
     throw new PermanentDeliveryError(detail);
   }
 }
