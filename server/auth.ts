@@ -1,5 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
+import { roleCan, type Permission } from '../access/permissions';
+import type { KeyResolver, Principal } from '../access/principal';
 import type { ApiKeys } from '../config/keys';
 import { ApiError } from './errors';
 
@@ -61,4 +63,82 @@ export function adminAuth(keys: ApiKeys): RequestHandler {
     challenge: 'Bearer realm="touchpoint-admin"',
     hint: 'send the admin key as a Bearer token',
   });
+}
+
+/** The bootstrap keys (env or data/keys.json): the write key ingests, the admin key is admin. */
+export class BootstrapKeys implements KeyResolver {
+  private readonly entries: { digest: Buffer; principal: Principal }[];
+
+  constructor(keys: ApiKeys) {
+    this.entries = [
+      {
+        digest: digest(keys.adminKey),
+        principal: { keyId: 'bootstrap-admin', name: 'admin', role: 'admin' },
+      },
+      {
+        digest: digest(keys.writeKey),
+        principal: { keyId: 'bootstrap-write', name: 'write-key', role: 'ingest' },
+      },
+    ];
+  }
+
+  async resolve(presented: string): Promise<Principal | undefined> {
+    const given = digest(presented);
+    let found: Principal | undefined;
+    // Every entry is compared so the time does not depend on which one matched.
+    for (const entry of this.entries) if (timingSafeEqual(given, entry.digest)) found = entry.principal;
+    return found;
+  }
+}
+
+/** The principal `Access.require` put on the response; throws if a route forgot to require one. */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  if (!principal) throw new Error('route has no Access.require(...) in front of it');
+  return principal;
+}
+
+/**
+ * Authentication and permission checks for routes: `router.post('/x', access.require('runs:operate'), …)`.
+ * Resolvers are asked in order; the first that knows the key decides.
+ */
+export class Access {
+  constructor(private readonly resolvers: readonly KeyResolver[]) {}
+
+  /** 401 without a known key, 403 when the key's role lacks `permission`; else `res.locals.principal`. */
+  require(permission: Permission): RequestHandler {
+    return async (req, res, next) => {
+      try {
+        const principal = await this.authenticate(req);
+        if (!roleCan(principal.role, permission)) {
+          throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${permission}`);
+        }
+        res.locals.principal = principal;
+        next();
+      } catch (err) {
+        next(err);
+      }
+    };
+  }
+
+  private async authenticate(req: Request): Promise<Principal> {
+    const key = presentedKey(req.get('authorization'));
+    if (key === undefined) {
+      throw new ApiError(
+        401,
+        'unauthorized',
+        'missing API key: send it as a Bearer token (or as the HTTP Basic username)',
+        {
+          headers: { 'WWW-Authenticate': 'Basic realm="touchpoint", Bearer realm="touchpoint"' },
+        },
+      );
+    }
+    for (const resolver of this.resolvers) {
+      const principal = await resolver.resolve(key);
+      if (principal) return principal;
+    }
+    throw new ApiError(401, 'unauthorized', 'invalid API key', {
+      headers: { 'WWW-Authenticate': 'Basic realm="touchpoint", Bearer realm="touchpoint"' },
+    });
+  }
 }
