@@ -12,4 +12,9 @@ export interface Principal {
 /** Finds the principal a presented key belongs to; undefined for an unknown, revoked or expired key. */
 export interface KeyResolver {
   resolve(presentedKey: string): Promise<Principal | undefined>;
+  /**
+   * The principal of a key by its id, undefined when unknown, revoked or expired. Console sessions
+   * hold the key's id, never its secret, and are checked this way on every request.
+   */
+  byId(keyId: string): Promise<Principal | undefined>;
 }

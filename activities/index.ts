@@ -2,6 +2,8 @@ import { Context } from '@temporalio/activity';
 import type { CouponStore } from '../coupons/store';
 import type { JourneyStats } from '../customers/journey-stats';
 import type { ProfileStore } from '../customers/profiles';
+import { countProgress } from '../observability/journey-progress';
+import type { Metrics } from '../observability/metrics';
 import { notify, NotifyLog, type NotifySender } from './notify';
 import { sendMessage, type SendDeps } from './send-message';
 import type {
@@ -52,6 +54,8 @@ export interface ActivityDeps extends SendDeps {
    * to that customer: their profile, consent and caps. Default: the id itself.
    */
   canonicalCustomer?: (customerId: string) => Promise<string>;
+  /** Journey entries and conversions, counted once per run with the stats (observability/). */
+  metrics?: Metrics;
 }
 
 /** The fields of a run's final record (`converted:control` and the like count as their base). */
@@ -73,7 +77,8 @@ export function createActivities(deps: ActivityDeps): JourneyActivities {
     loadTraits: async (customerId: string) =>
       deps.profiles.getWithTags((await canonical({ customerId })).customerId),
     recordProgress: async (r: ProgressRecord) => {
-      await deps.stats.countOnce(r.journeyId, r.journeyVersion, r.field, r.key);
+      const first = await deps.stats.countOnce(r.journeyId, r.journeyVersion, r.field, r.key);
+      if (first && deps.metrics) countProgress(deps.metrics, r);
       if (r.customerId !== undefined && RUN_ENDS.has(r.field.split(':')[0]!)) {
         await deps.onRunEnded?.(r.journeyId, r.customerId);
       }

@@ -50,7 +50,12 @@ export async function sendMessage(
     channel: request.channel,
     template: request.template,
   };
-  const touch: TouchRecord = { ...step, status: 'queued', at: new Date().toISOString() };
+  const touch: TouchRecord = {
+    ...step,
+    status: 'queued',
+    at: new Date().toISOString(),
+    correlationId: request.event.messageId,
+  };
   const skip = async (reason: string): Promise<SendOutcome> => {
     const skipped = { ...touch, status: `skipped:${reason}` };
     if (!(await deps.touches.recordOnce(request.idempotencyKey, skipped, `step:${request.stepId}:skipped`))) {
@@ -100,6 +105,7 @@ export async function sendMessage(
     idempotencyKey: request.idempotencyKey,
     queuedAt: touch.at,
     ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+    correlationId: touch.correlationId,
   };
   // Record before queueing: a crash in between is repaired by the retry (resume re-queues).
   const first = await deps.touches.recordOnce(

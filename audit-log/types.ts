@@ -46,6 +46,10 @@ export interface AuditEntry extends AuditEntryInput {
 export interface AuditQuery {
   /** Entries with seq > after (paging forward). */
   after?: number;
+  /** `desc`: newest first, paging backward with `before`. Default `asc`. */
+  order?: 'asc' | 'desc';
+  /** With order `desc`: entries with seq < before (default: from the newest). */
+  before?: number;
   limit?: number;
   action?: string;
   /** Actor name. */
@@ -59,7 +63,7 @@ export interface AuditQuery {
 
 export interface AuditPage {
   entries: AuditEntry[];
-  /** Pass as `after` for the next page; null when there is none. */
+  /** Pass as `after` (as `before` with order `desc`) for the next page; null when there is none. */
   next: number | null;
 }
 

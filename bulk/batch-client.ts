@@ -84,7 +84,7 @@ export class BatchClient {
       }
       const hint =
         status === 401 || status === 403
-          ? ' (the write key: --write-key, TOUCHPOINT_WRITE_KEY or the writeKey of <data dir>/keys.json)'
+          ? ' (the write key: --write-key or TOUCHPOINT_WRITE_KEY)'
           : status === 404
             ? ' (is the URL a Touchpoint server?)'
             : '';

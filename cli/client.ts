@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { KEYS_FILE } from '../config/keys';
+import { noKeyMessage } from '../config/keys';
 import { CliError, type CliIo } from './io';
 import { settingsFor } from './journeys';
 
@@ -36,14 +34,15 @@ export class AdminApiError extends CliError {
 /**
  * The admin API client of `touchpoint publish|pause|resume|stop|list|status`:
  * - URL: `--url`, else TOUCHPOINT_URL, else http://localhost:<PORT or 3000>;
- * - key: `--key`, else TOUCHPOINT_ADMIN_KEY, else the adminKey of `<data dir>/keys.json`
- *   (the file the server generated on its first start);
+ * - key: `--key`, else TOUCHPOINT_ADMIN_KEY (an admin key or any key whose role allows the
+ *   command; `<data dir>/keys.json` holds only hashes, so the key cannot come from there);
  * - actor: `--actor`, else $USER, sent as `X-Touchpoint-Actor` (recorded in the journey's history).
  */
 export class AdminClient {
   readonly baseUrl: string;
   private readonly key: string | undefined;
   private readonly keySource: string;
+  private readonly dataDir: string;
   private readonly actor: string | undefined;
 
   constructor(io: CliIo, opts: ServerOptions) {
@@ -52,17 +51,9 @@ export class AdminClient {
       /\/+$/,
       '',
     );
-    const keysFile = path.join(settings.dataDir, KEYS_FILE);
-    if (opts.key) {
-      this.key = opts.key;
-      this.keySource = '--key';
-    } else if (io.env.TOUCHPOINT_ADMIN_KEY) {
-      this.key = io.env.TOUCHPOINT_ADMIN_KEY;
-      this.keySource = 'TOUCHPOINT_ADMIN_KEY';
-    } else {
-      this.key = adminKeyFrom(keysFile);
-      this.keySource = keysFile;
-    }
+    this.dataDir = settings.dataDir;
+    this.key = opts.key || io.env.TOUCHPOINT_ADMIN_KEY || undefined;
+    this.keySource = opts.key ? '--key' : 'TOUCHPOINT_ADMIN_KEY';
     this.actor = opts.actor ?? io.env.USER ?? undefined;
   }
 
@@ -74,16 +65,37 @@ export class AdminClient {
     return this.request<T>('POST', pathname, body);
   }
 
+  delete<T>(pathname: string, body?: unknown): Promise<T> {
+    return this.request<T>('DELETE', pathname, body);
+  }
+
+  /** A GET whose answer is read as it arrives (the audit export's NDJSON): the body's chunks. */
+  async stream(pathname: string, accept: string): Promise<AsyncIterable<Uint8Array>> {
+    const response = await this.send('GET', pathname, undefined, accept);
+    if (!response.body) throw new CliError(`GET ${this.baseUrl}${pathname} answered without a body`);
+    return response.body;
+  }
+
   private async request<T>(method: string, pathname: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, pathname, body, 'application/json');
+    const text = await response.text();
+    try {
+      return (text ? JSON.parse(text) : undefined) as T;
+    } catch {
+      return text as T;
+    }
+  }
+
+  /** The request, answered 2xx; else an AdminApiError with the server's message. */
+  private async send(method: string, pathname: string, body: unknown, accept: string): Promise<Response> {
     if (!this.key) {
-      throw new CliError(
-        `no admin key: pass --key, set TOUCHPOINT_ADMIN_KEY, or run where ${this.keySource} exists (the server writes it on its first start)`,
-      );
+      throw new CliError(noKeyMessage('admin', '--key', 'TOUCHPOINT_ADMIN_KEY', this.dataDir));
     }
     const url = `${this.baseUrl}${pathname}`;
     const headers: Record<string, string> = {
       authorization: `Bearer ${this.key}`,
-      accept: 'application/json',
+      accept,
+      'x-touchpoint-client': 'cli',
     };
     if (this.actor) headers['x-touchpoint-actor'] = this.actor;
     if (body !== undefined) headers['content-type'] = 'application/json';
@@ -98,6 +110,7 @@ export class AdminClient {
     } catch (err) {
       throw new CliError(connectionMessage(this.baseUrl, err));
     }
+    if (response.ok) return response;
     const text = await response.text();
     let parsed: unknown = text;
     try {
@@ -105,13 +118,11 @@ export class AdminClient {
     } catch {
       // not JSON: shown as text
     }
-    if (!response.ok)
-      throw new AdminApiError(
-        response.status,
-        parsed,
-        this.answerMessage(method, url, response.status, parsed),
-      );
-    return parsed as T;
+    throw new AdminApiError(
+      response.status,
+      parsed,
+      this.answerMessage(method, url, response.status, parsed),
+    );
   }
 
   private answerMessage(method: string, url: string, status: number, body: unknown): string {
@@ -127,7 +138,11 @@ export class AdminClient {
     if (Array.isArray(issues)) lines.push(...issues.map((issue) => `  ${formatAnswerIssue(issue)}`));
     if (status === 401)
       lines.push(
-        `the server did not accept the admin key (from ${this.keySource}); pass --key or set TOUCHPOINT_ADMIN_KEY`,
+        `the server did not accept the key (from ${this.keySource}); pass --key or set TOUCHPOINT_ADMIN_KEY`,
+      );
+    if (status === 403)
+      lines.push(
+        `the key (from ${this.keySource}) is valid but its role may not do this; use a key whose role may`,
       );
     if (status === 404 && error === 'not_found' && message?.startsWith('no route'))
       lines.push('this server has no such admin route: is it an older version of Touchpoint?');
@@ -143,15 +158,6 @@ export function formatAnswerIssue(issue: AnswerIssue): string {
   const where = issue.path ? `${issue.path}: ` : '';
   const hint = issue.hint ? ` (${issue.hint})` : '';
   return `${place}${step}${where}${issue.message ?? ''}${hint}`;
-}
-
-function adminKeyFrom(file: string): string | undefined {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { adminKey?: unknown };
-    return typeof parsed.adminKey === 'string' && parsed.adminKey ? parsed.adminKey : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function connectionMessage(baseUrl: string, err: unknown): string {

@@ -1,11 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { runImport, MAX_BATCH_ROWS, type ImportResult } from '../bulk/import';
 import { IMPORT_FORMATS, IMPORT_KINDS, type ImportFormat, type ImportKind } from '../bulk/message';
 import { BarProgress, duration, LineProgress, type ImportProgress } from '../bulk/progress';
 import { ImportError } from '../bulk/source';
-import { KEYS_FILE } from '../config/keys';
+import { noKeyMessage } from '../config/keys';
 import { loadRulesConfig } from '../rules/config';
 import { CliError, processIo, type CliIo } from './io';
 import { resolvePath, settingsFor } from './journeys';
@@ -36,10 +35,7 @@ export function registerImportCommand(program: Command, io: CliIo, state: { exit
     .addOption(new Option('--kind <kind>', 'what the rows are').choices(IMPORT_KINDS).makeOptionMandatory())
     .addOption(new Option('--format <format>', 'default: from the extension').choices(IMPORT_FORMATS))
     .option('--url <url>', 'server URL (default: TOUCHPOINT_URL or http://localhost:$PORT, 3000)')
-    .option(
-      '--write-key <key>',
-      'write key (default: TOUCHPOINT_WRITE_KEY or the writeKey of data/keys.json)',
-    )
+    .option('--write-key <key>', 'write key (default: TOUCHPOINT_WRITE_KEY)')
     .option('--key <key>', 'admin key, used when no write key is given (the API takes it for ingestion too)')
     .option('--batch <n>', `rows per batch, at most ${MAX_BATCH_ROWS}`, String(MAX_BATCH_ROWS))
     .option('--concurrency <n>', 'batches in flight at once', '2')
@@ -83,15 +79,9 @@ export async function importCommand(
 ): Promise<ImportResult> {
   const settings = settingsFor(io);
   const url = (opts.url ?? io.env.TOUCHPOINT_URL ?? `http://localhost:${settings.port}`).replace(/\/+$/, '');
-  const writeKey =
-    opts.writeKey ??
-    opts.key ??
-    io.env.TOUCHPOINT_WRITE_KEY ??
-    writeKeyFrom(path.join(settings.dataDir, KEYS_FILE));
+  const writeKey = opts.writeKey || opts.key || io.env.TOUCHPOINT_WRITE_KEY;
   if (!writeKey)
-    throw new CliError(
-      `no write key: pass --write-key, set TOUCHPOINT_WRITE_KEY, or run where ${path.join(settings.dataDir, KEYS_FILE)} exists`,
-    );
+    throw new CliError(noKeyMessage('write', '--write-key', 'TOUCHPOINT_WRITE_KEY', settings.dataDir));
   const whole = (name: string, value: string, max = Infinity) => {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1 || n > max)
@@ -136,15 +126,6 @@ export async function importCommand(
   }
   if (result.rejectsFile) io.out(`rejected rows, with their line and reason: ${result.rejectsFile}\n`);
   return result;
-}
-
-function writeKeyFrom(file: string): string | undefined {
-  try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8')) as { writeKey?: unknown };
-    return typeof parsed.writeKey === 'string' && parsed.writeKey ? parsed.writeKey : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function timeZoneFromConfig(io: CliIo, configFile: string | undefined): string | undefined {

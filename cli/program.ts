@@ -15,7 +15,9 @@ import {
   resolvePath,
   type ProjectOptions,
 } from './journeys';
+import { registerAuditCommands } from './audit';
 import { registerImportCommand } from './import';
+import { registerKeysCommands } from './keys';
 import { registerProfilesCommands } from './profiles';
 import { simulateCommand } from './simulate';
 
@@ -53,7 +55,7 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
   const withServer = (cmd: Command) =>
     cmd
       .option('--url <url>', 'server URL (default: TOUCHPOINT_URL or http://localhost:$PORT, 3000)')
-      .option('--key <key>', 'admin key (default: TOUCHPOINT_ADMIN_KEY or data/keys.json)')
+      .option('--key <key>', 'API key (default: TOUCHPOINT_ADMIN_KEY)')
       .option('--actor <name>', 'who acts, recorded in the journey history (default: $USER)');
 
   withProject(
@@ -83,7 +85,7 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
     program
       .command('simulate')
       .option('--url <url>', 'server to fetch a journey id from when it is not a local file')
-      .option('--key <key>', 'admin key for --url (default: TOUCHPOINT_ADMIN_KEY or data/keys.json)')
+      .option('--key <key>', 'API key for --url (default: TOUCHPOINT_ADMIN_KEY)')
       .description(
         'run the journey on the time-skipping test server against a scenario; prints the timeline as JSON',
       )
@@ -204,6 +206,8 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
 
   registerProfilesCommands(program, io);
   registerImportCommand(program, io, state);
+  registerAuditCommands(program, io, state);
+  registerKeysCommands(program, io);
 
   return program;
 }

@@ -11,6 +11,7 @@ export const CONFIG_SECTIONS = [
   'identity',
   'profiles',
   'segments',
+  'approvals',
 ] as const;
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 

@@ -42,6 +42,13 @@ export interface Settings {
   secret?: string;
   /** TOUCHPOINT_TRACK_LINKS: `true` (default), `false`, or channels to track (`email,wecom`). */
   trackLinks?: string;
+  /**
+   * TOUCHPOINT_METRICS_PORT: a process without the api role serves GET /metrics on this port
+   * (docs/observability.md); unset, it serves none. The api role always serves it on PORT.
+   */
+  metricsPort?: number;
+  /** TOUCHPOINT_PUBLISH_APPROVAL: `required` or `none`; wins over the config's `approvals.publish`. */
+  publishApproval?: string;
 }
 
 export const projectRoot = path.resolve(
@@ -89,5 +96,9 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
     publicUrl: (env.TOUCHPOINT_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, ''),
     secret: env.TOUCHPOINT_SECRET || undefined,
     trackLinks: env.TOUCHPOINT_TRACK_LINKS || undefined,
+    metricsPort: env.TOUCHPOINT_METRICS_PORT
+      ? intFrom(env.TOUCHPOINT_METRICS_PORT, 0, 'TOUCHPOINT_METRICS_PORT')
+      : undefined,
+    publishApproval: env.TOUCHPOINT_PUBLISH_APPROVAL || undefined,
   };
 }

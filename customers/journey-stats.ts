@@ -19,9 +19,9 @@ export class JourneyStats {
     readonly keys: RedisKeys,
   ) {}
 
-  /** Bumps a counter once per key, however often it is called. */
-  async countOnce(journeyId: string, version: number, field: string, key: string): Promise<void> {
-    await this.redis.eval(
+  /** Bumps a counter once per key, however often it is called; true for the call that bumped it. */
+  async countOnce(journeyId: string, version: number, field: string, key: string): Promise<boolean> {
+    const counted = await this.redis.eval(
       COUNT_ONCE,
       2,
       this.keys.counted(key),
@@ -29,6 +29,7 @@ export class JourneyStats {
       field,
       COUNTED_TTL_SECONDS,
     );
+    return counted === 1;
   }
 
   async get(journeyId: string, version: number): Promise<Record<string, number>> {

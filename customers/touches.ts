@@ -77,6 +77,8 @@ export interface TouchRecord extends TouchedStep {
   clickedAt?: string;
   failedAt?: string;
   error?: string;
+  /** The messageId of the event that led to the touch (the run's event when the step ran). */
+  correlationId?: string;
 }
 
 /** Every touch a journey makes: one Redis hash per idempotency key, indexed per customer. */
@@ -168,6 +170,16 @@ export class TouchLog {
   /** The customer's touches, oldest first. */
   async forCustomer(customerId: string, limit = 100): Promise<(TouchRecord & { idempotencyKey: string })[]> {
     const ids = await this.redis.zrange(this.keys.customerTouches(customerId), 0, limit - 1);
+    const records = await Promise.all(ids.map(async (id) => ({ id, record: await this.get(id) })));
+    return records.flatMap(({ id, record }) => (record ? [{ ...record, idempotencyKey: id }] : []));
+  }
+
+  /** The customer's latest `limit` touches, newest first (the customer timeline). */
+  async latestForCustomer(
+    customerId: string,
+    limit = 100,
+  ): Promise<(TouchRecord & { idempotencyKey: string })[]> {
+    const ids = await this.redis.zrevrange(this.keys.customerTouches(customerId), 0, limit - 1);
     const records = await Promise.all(ids.map(async (id) => ({ id, record: await this.get(id) })));
     return records.flatMap(({ id, record }) => (record ? [{ ...record, idempotencyKey: id }] : []));
   }

@@ -18,6 +18,11 @@ export interface DeliveryMessage {
   queuedAt: string;
   /** Marketing email: the customer's unsubscribe link (body footer, List-Unsubscribe header). */
   unsubscribeUrl?: string;
+  /**
+   * The messageId of the event that led to the message, for the delivery worker's logs. Not part
+   * of what providers get (the worker leaves it out), so outbox lines and webhook bodies keep their shape.
+   */
+  correlationId?: string;
 }
 
 export function deliveryQueueName(channel: Channel): string {

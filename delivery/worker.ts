@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisKeys } from '../customers/keys';
 import { CHANNELS } from '../language/types';
+import type { Metrics } from '../observability/metrics';
 import type { ChannelConfig } from './channel-config';
 import { deliverOnce } from './deliver-once';
 import { deliveryQueueName, type DeliveryMessage } from './message';
@@ -24,6 +25,8 @@ export interface DeliveryWorkerDeps {
   outcomes?: DeliveryOutcomes;
   /** Tracked links and open pixels, rewritten just before the send (delivery/tracking.ts). */
   tracking?: LinkTracker;
+  /** touchpoint_deliveries_total{channel,outcome}. */
+  metrics?: Metrics;
 }
 
 /** One BullMQ worker per channel, each with its provider, concurrency and rate limit. */
@@ -40,11 +43,15 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
     const worker = new Worker<DeliveryMessage>(
       deliveryQueueName(channel),
       async (job) => {
+        // The correlation id is for the logs; providers get the message without it.
+        const { correlationId, ...message } = job.data;
+        const count = (outcome: string) => deps.metrics?.deliveries.inc({ channel, outcome });
         let result;
         try {
-          result = await deliverOnce(deps.redis, deps.keys, hooked, job.data);
+          result = await deliverOnce(deps.redis, deps.keys, hooked, message);
         } catch (err) {
           if (err instanceof PermanentDeliveryError) {
+            count('failed');
             await deps.redis.hset(
               deps.keys.touch(job.data.idempotencyKey),
               'status',
@@ -56,11 +63,13 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
             throw new UnrecoverableError(err.message);
           }
           // Out of attempts: the message is a dead letter now.
-          if (job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
-            await deps.outcomes?.failed(job.data, err instanceof Error ? err.message : String(err));
+          const dead = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+          count(dead ? 'dead_letter' : 'retry');
+          if (dead) await deps.outcomes?.failed(job.data, err instanceof Error ? err.message : String(err));
           throw err;
         }
-        log.debug({ idempotencyKey: job.data.idempotencyKey, result }, 'delivered');
+        count(result === 'sent' ? 'sent' : 'already_sent');
+        log.debug({ correlationId, idempotencyKey: job.data.idempotencyKey, result }, 'delivered');
         // Also after `already-sent`: the attempt that sent it may have died before telling.
         await deps.outcomes?.sent(job.data);
         return result;
@@ -76,7 +85,12 @@ export function createDeliveryWorkers(deps: DeliveryWorkerDeps): Worker<Delivery
     );
     worker.on('failed', (job, err) => {
       log.warn(
-        { idempotencyKey: job?.data.idempotencyKey, attempt: job?.attemptsMade, err: err.message },
+        {
+          correlationId: job?.data.correlationId,
+          idempotencyKey: job?.data.idempotencyKey,
+          attempt: job?.attemptsMade,
+          err: err.message,
+        },
         'delivery failed',
       );
       // Out of retries: the touch would otherwise stay `queued` forever.

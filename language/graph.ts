@@ -24,7 +24,7 @@ import type {
  * A duration as marketers write it: whole days as days (`30d`, `7d`, not `4w2d`), else whole
  * hours or minutes, else the mixed short form.
  */
-function formatDuration(ms: number): string {
+export function formatDuration(ms: number): string {
   for (const [unit, size] of [
     ['d', 86_400_000],
     ['h', 3_600_000],
@@ -38,7 +38,15 @@ function formatDuration(ms: number): string {
 /** Longest label line before it is cut with an ellipsis (conditions can be long). */
 const MAX_LINE = 70;
 
-export function toMermaid(journey: Journey): string {
+/** Live numbers to show in the chart (the API's `graph?counts=true`). */
+export interface GraphCounts {
+  /** Customers at each step now, by step id. */
+  steps: Record<string, number>;
+  /** Lines under the entry, e.g. `12 entered · 5 running`. */
+  summary?: string;
+}
+
+export function toMermaid(journey: Journey, counts?: GraphCounts): string {
   const ids = new Map(journey.steps.map((s, i) => [s.id, `s${i}`] as const));
   const lines: string[] = ['flowchart TD'];
   const edges: string[] = [];
@@ -64,12 +72,14 @@ export function toMermaid(journey: Journey): string {
     edges.push(label ? `  ${from} ${arrow}|${quote(label)}| ${to}` : `  ${from} ${arrow} ${to}`);
   };
 
-  lines.push(`  entry([${quote(entryLabel(journey))}])`);
+  const summary = counts?.summary ? [counts.summary] : [];
+  lines.push(`  entry([${quote([entryLabel(journey), ...summary].join('\n'))}])`);
   edge('entry', node(journey.steps[0]?.id));
 
   journey.steps.forEach((step, index) => {
     const id = ids.get(step.id)!;
-    lines.push(`  ${id}${shape(step, stepLabel(step))}`);
+    const here = counts ? [`${counts.steps[step.id] ?? 0} here now`] : [];
+    lines.push(`  ${id}${shape(step, [stepLabel(step), ...here].join('\n'))}`);
     const next = step.next ?? journey.steps[index + 1]?.id;
     for (const out of outgoing(step, next)) edge(id, node(out.to), out.label);
   });

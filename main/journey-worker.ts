@@ -1,6 +1,10 @@
+import { IllegalStateError } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
+import { activityInterceptors } from '../observability/activity-interceptor';
+import { journeySinks } from '../observability/journey-sinks';
+import type { Metrics } from '../observability/metrics';
 
 export interface JourneyWorkerOptions {
   address: string;
@@ -8,6 +12,8 @@ export interface JourneyWorkerOptions {
   taskQueue: string;
   deps: ActivityDeps;
   logger: Logger;
+  /** Activity latency, journey entries, steps and conversions; without it nothing is counted. */
+  metrics?: Metrics;
   /** A prebuilt workflow bundle (tests share one); else the workflows are bundled at start. */
   workflowBundle?: { code: string };
 }
@@ -25,7 +31,10 @@ export async function createJourneyWorker(
     ...(options.workflowBundle
       ? { workflowBundle: options.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities(options.deps),
+    activities: createActivities({ ...options.deps, metrics: options.metrics ?? options.deps.metrics }),
+    // Latency and correlated logs of every activity; steps reported by the workflows' sink.
+    interceptors: { activity: [activityInterceptors(options.metrics, options.logger)] },
+    sinks: journeySinks({ metrics: options.metrics, logger: options.logger.child({ component: 'journey' }) }),
   });
   return { worker, connection };
 }
@@ -44,7 +53,12 @@ function routeSdkLogs(logger: Logger): void {
     WARN: 'warn',
     ERROR: 'error',
   };
-  Runtime.install({
-    logger: new DefaultLogger('WARN', (entry) => sdk[levels[entry.level]](entry.meta ?? {}, entry.message)),
-  });
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN', (entry) => sdk[levels[entry.level]](entry.meta ?? {}, entry.message)),
+    });
+  } catch (err) {
+    // The host installed the SDK's runtime first (a test process): its logs go where the host said.
+    if (!(err instanceof IllegalStateError)) throw err;
+  }
 }

@@ -4,9 +4,18 @@ import IORedis from 'ioredis';
 import type { Worker as TemporalWorker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { HttpNotifySender, HttpWebhookSender } from '../activities';
+import { CustomerEventKeys } from '../audit/customer-event-keys';
+import { CustomerEventLog } from '../audit/customer-events';
+import { RetryClaims } from '../audit/retry-claims';
+import { RunKeys } from '../audit/run-keys';
 import { RunInspector } from '../audit/runs';
+import { CustomerTimeline } from '../audit/timeline';
+import { RedisAuditLog } from '../audit-log/redis-audit-log';
+import { auditSeededJourneys, auditTemplateChanges } from '../audit-log/startup-changes';
 import { integrationTargets, loadIntegrationsConfig } from '../config/integrations';
 import { loadOrCreateKeys } from '../config/keys';
+import { loadApprovalsConfig } from '../access/config';
+import { createAccessServices } from '../access/services';
 import type { Settings } from '../config/settings';
 import { loadOrCreateSecret, SignedTokens } from '../config/signed-tokens';
 import { CouponStore } from '../coupons/store';
@@ -30,6 +39,9 @@ import { closeDeliveryQueues, createDeliveryQueues } from '../delivery/queues';
 import { LinkTracker, trackedChannelsFrom } from '../delivery/tracking';
 import { createDeliveryWorkers } from '../delivery/worker';
 import { loadTemplates } from '../messages/templates';
+import { Metrics } from '../observability/metrics';
+import { metricsAccess, serveMetrics } from '../observability/metrics-server';
+import { openQueues } from '../observability/queues';
 import { EVENTS_QUEUE, type IngestEvent } from '../queues/events';
 import { JourneyLifecycle } from '../registry/lifecycle';
 import { readJourneyFiles, seedJourneys } from '../registry/seed';
@@ -60,6 +72,8 @@ const CATALOG_POLL_MS = 5000;
 export interface Touchpoint {
   /** The HTTP port actually bound (PORT=0 picks a free one), when the api role runs. */
   port?: number;
+  /** The port of GET /metrics without the api role (TOUCHPOINT_METRICS_PORT; 0 picks a free one). */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -89,12 +103,15 @@ export async function startTouchpoint(
   const segmentsConfig = loadSegmentsConfig(settings.configFile);
   // Orders, RFM, lifecycle and the traits encrypted at rest (docs/profiles.md).
   const profilesConfig = loadProfilesConfig(settings.configFile);
+  // Four-eyes publishing (docs/access.md): config `approvals.publish` or TOUCHPOINT_PUBLISH_APPROVAL.
+  const approvalsConfig = loadApprovalsConfig(settings.configFile, settings.publishApproval);
   const trackedChannels = trackedChannelsFrom(settings.trackLinks);
   const apiKeys = roles.has('api')
     ? loadOrCreateKeys({
         dataDir: settings.dataDir,
         writeKey: settings.writeKey,
         adminKey: settings.adminKey,
+        log: (text) => logger.warn(text),
       })
     : undefined;
   // TOUCHPOINT_ENCRYPTION_KEYS / TOUCHPOINT_BLIND_INDEX_KEY, else keys generated into the data dir
@@ -120,21 +137,43 @@ export async function startTouchpoint(
     // BullMQ shares this connection for commands and duplicates it for its blocking reads.
     const { redis, redis: connection, temporal } = services;
     const keys = new RedisKeys(settings.keyPrefix);
+    // Who changed what, hash-chained (audit-log/): the API's changes and reads, and start-up's own.
+    const auditLog = new RedisAuditLog(redis, settings.keyPrefix);
     // Journeys live in the registry (versions, status); journeys/ files are published into it.
     const journeyStore = new JourneyStore(redis, keys, { check: journeyChecks });
     if (settings.seedJourneys) {
       const seeded = await seedJourneys(journeyStore, journeyFiles);
       logger.info({ seeded: seeded.map((o) => `${o.id}@${o.version} ${o.action}`) }, 'journey files seeded');
+      await auditSeededJourneys(auditLog, seeded);
     }
+    // Template files deployed since the last start: one `template.change` entry each.
+    const templateChanges = await auditTemplateChanges({
+      redis,
+      keyPrefix: settings.keyPrefix,
+      auditLog,
+      templatesDir: settings.templatesDir,
+    });
+    if (templateChanges.length > 0)
+      logger.info({ templates: templateChanges.map((e) => e.target) }, 'template changes audited');
     const catalog = await JourneyCatalog.fromStore(journeyStore);
     logger.info(
       { journeys: catalog.list().map((j) => `${j.id}@${j.version} ${catalog.status(j.id)}`) },
       'journeys loaded',
     );
     const prefix = settings.queuePrefix;
+    // This process's metrics (docs/observability.md); every queue's depth is read at scrape.
+    const metrics = new Metrics();
+    const watchedQueues = openQueues(connection, prefix);
+    metrics.watchQueues(watchedQueues);
+    stops.push(() => Promise.all(watchedQueues.map((q) => q.close())).then(() => undefined));
     // A key whose bytes differ from the ones the data was encrypted with stops start-up here.
     await verifyKeyRing(redis, keys.encryptionKeyChecks(), cipher);
     const profiles = new ProfileStore(redis, keys, { cipher, sensitive: profilesConfig.sensitive });
+    // Every event the router routes, per customer (their timeline); sensitive values sealed.
+    const customerEvents = new CustomerEventLog(redis, new CustomerEventKeys(settings.keyPrefix), {
+      cipher,
+      sensitive: profilesConfig.sensitive,
+    });
     const rfm = new RfmModelStore(redis, keys, profilesConfig.rfm);
     // Entry admission (router) and its release at each run's end (journey worker) share Redis sets.
     const admission = new EntryAdmission(redis, keys, {
@@ -157,7 +196,8 @@ export async function startTouchpoint(
     // Runs, consent and sends of a merged-away customer id act on the customer it merged into.
     const canonicalCustomer = (id: string) => identity.canonical(id);
     // Signs the links sent to customers: unsubscribe links and tracked links.
-    const tokens = new SignedTokens(loadOrCreateSecret(settings.dataDir, settings.secret));
+    const secret = loadOrCreateSecret(settings.dataDir, settings.secret);
+    const tokens = new SignedTokens(secret);
     const rules = createRules({
       redis,
       keys,
@@ -210,6 +250,7 @@ export async function startTouchpoint(
           logger,
           outcomes,
           tracking: tracker,
+          metrics,
         }),
       );
     }
@@ -230,6 +271,8 @@ export async function startTouchpoint(
           segments,
           computedTraits,
           identity,
+          customerEvents,
+          metrics,
         }),
       );
       // Scheduled entries: a job scheduler per open `entry.schedule` journey, ticks enrol profiles.
@@ -307,6 +350,7 @@ export async function startTouchpoint(
           notifier: new HttpNotifySender(integrations.notify),
         },
         logger,
+        metrics,
       });
       journeyWorker = created.worker;
       const running = created.worker.run().catch((err) => {
@@ -369,7 +413,13 @@ export async function startTouchpoint(
           // This process's catalog (enrolment) follows its own changes at once, others' by polling.
           onChange: () => catalog.refresh(),
         },
-        runs: new RunInspector(temporal, settings.temporalNamespace, services.temporalUiUrl),
+        runs: new RunInspector(temporal, settings.temporalNamespace, services.temporalUiUrl, {
+          journeyVersion: async (id, version) => (await journeyStore.version(id, version))?.journey,
+          touches,
+          coupons,
+          profiles,
+          retryClaims: new RetryClaims(redis, new RunKeys(settings.keyPrefix)),
+        }),
         rules: {
           consent: rules.consent,
           profiles,
@@ -394,6 +444,26 @@ export async function startTouchpoint(
         segments: { catalog: segments.catalog, members: segments.members },
         enrolments,
         customers: { identity, profiles, segmentsOf: (id) => segments.members.of(id) },
+        timeline: new CustomerTimeline({
+          temporal,
+          events: customerEvents,
+          touches,
+          profiles,
+          identity,
+          consent: rules.consent,
+          coupons,
+          journeyVersion: async (id, version) => (await journeyStore.version(id, version))?.journey,
+        }),
+        auditLog,
+        // API keys in Redis, console sessions (signed with a key derived from the secret), approvals.
+        accessServices: createAccessServices({
+          redis,
+          keyPrefix: settings.keyPrefix,
+          secret,
+          publishApproval: approvalsConfig.publish,
+        }),
+        metrics,
+        queues: watchedQueues,
         logger,
       });
       const server = await listen(app, settings.port);
@@ -404,8 +474,17 @@ export async function startTouchpoint(
         `Touchpoint API listening on http://localhost:${port}`,
       );
     }
+    // Without the API, metrics get a port of their own when asked (docs/observability.md).
+    let metricsPort: number | undefined;
+    if (!roles.has('api') && settings.metricsPort !== undefined) {
+      const access = metricsAccess(redis, settings);
+      const server = await serveMetrics({ port: settings.metricsPort, access, metrics, logger });
+      metricsPort = (server.address() as { port: number }).port;
+      stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+      logger.info({ metricsPort }, `metrics on http://localhost:${metricsPort}/metrics`);
+    }
     logger.info({ roles: [...roles] }, 'touchpoint ready');
-    return { port, stop };
+    return { port, metricsPort, stop };
   } catch (err) {
     await stop();
     throw err;

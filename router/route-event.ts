@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import type { CustomerEventRecorder } from '../audit/customer-events';
 import { applyCouponEvent, type CouponEventOutcome } from '../coupons/events';
 import type { CouponStore } from '../coupons/store';
 import type { ProfileStore } from '../customers/profiles';
@@ -52,6 +53,8 @@ export interface RouterDeps {
   computedTraits?: ComputedTraitsUpdater;
   /** Segment membership (segments/); entering or leaving queues an event. */
   segments?: SegmentMembership;
+  /** The customer's event log (audit/customer-events.ts): every event routed, for their timeline. */
+  customerEvents?: CustomerEventRecorder;
 }
 
 export interface RouteResult {
@@ -94,8 +97,9 @@ function routed(deps: RouterDeps, id: string): Routed {
 
 /**
  * Applies one ingested event. First the customer pipeline (router/customer-pipeline.ts): who the
- * event is about (identity), what it changes in the profile (traits, computed traits), which
- * segments that moves the customer in or out of. Then journeys; every entry goes through
+ * event is about (identity), logged for their timeline (audit/customer-events.ts), what it changes
+ * in the profile (traits, computed traits), which segments that moves the customer in or out of.
+ * Then journeys; every entry goes through
  * admission first (router/admission.ts):
  * - track: entry into every journey whose `entry.event` matches; a customer already in one gets
  *   the event as a signal; then the event as a signal to every other journey that listens for it;
@@ -112,6 +116,7 @@ export async function routeEvent(
   { repeat = false }: { repeat?: boolean } = {},
 ): Promise<RouteResult> {
   const customerId = deps.identity ? await deps.identity.resolve(ingest) : customerIdOf(ingest);
+  await deps.customerEvents?.record(customerId, ingest);
   const customer = routed(deps, customerId);
   const result: RouteResult = { customerId, entered: [], signalled: [], refused: [] };
   if (ingest.type === 'identify') {

@@ -2,8 +2,10 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { roleCan, type Permission } from '../access/permissions';
 import type { KeyResolver, Principal } from '../access/principal';
-import type { ApiKeys } from '../config/keys';
+import { cookieValue, SESSION_COOKIE, type ConsoleSession, type ConsoleSessions } from '../access/sessions';
+import { keyDigests, type BootstrapKeySet } from '../config/keys';
 import { ApiError } from './errors';
+import { CLIENT_HEADER } from './request-origin';
 
 /**
  * The key a request presents: `Authorization: Bearer <key>`, or HTTP Basic with the key as the
@@ -24,60 +26,29 @@ export function presentedKey(authorization: string | undefined): string | undefi
   return undefined;
 }
 
+export const BOOTSTRAP_ADMIN_KEY_ID = 'bootstrap-admin';
+export const BOOTSTRAP_WRITE_KEY_ID = 'bootstrap-write';
+
 const digest = (key: string) => createHash('sha256').update(key).digest();
 
 /**
- * Middleware that lets a request through only with one of `acceptedKeys`. Keys are compared as
- * SHA-256 digests with timingSafeEqual, so neither content nor length leaks through timing; every
- * accepted key is checked so the time does not depend on which one matched.
+ * The bootstrap keys (env, or the SHA-256 hashes in data/keys.json): the write key ingests as
+ * `write-key`, the admin key is `admin`. They work beside the keys in the key store and cannot be
+ * revoked through the API (change the env or delete keys.json and restart).
  */
-export function requireKey(
-  acceptedKeys: readonly string[],
-  { challenge, hint }: { challenge: string; hint: string },
-): RequestHandler {
-  const accepted = acceptedKeys.map(digest);
-  const unauthorized = (message: string) =>
-    new ApiError(401, 'unauthorized', message, { headers: { 'WWW-Authenticate': challenge } });
-
-  return (req, _res, next) => {
-    const key = presentedKey(req.get('authorization'));
-    if (key === undefined) return next(unauthorized(`missing API key: ${hint}`));
-    const given = digest(key);
-    let ok = false;
-    for (const expected of accepted) ok = timingSafeEqual(given, expected) || ok;
-    next(ok ? undefined : unauthorized('invalid API key'));
-  };
-}
-
-/** Ingestion takes the write key, Segment style; the admin key is a superset and may ingest too. */
-export function ingestAuth(keys: ApiKeys): RequestHandler {
-  return requireKey([keys.writeKey, keys.adminKey], {
-    challenge: 'Basic realm="touchpoint", Bearer realm="touchpoint"',
-    hint: 'send the write key as the HTTP Basic username or as a Bearer token',
-  });
-}
-
-/** Everything else (journeys, runs) needs the admin key. */
-export function adminAuth(keys: ApiKeys): RequestHandler {
-  return requireKey([keys.adminKey], {
-    challenge: 'Bearer realm="touchpoint-admin"',
-    hint: 'send the admin key as a Bearer token',
-  });
-}
-
-/** The bootstrap keys (env or data/keys.json): the write key ingests, the admin key is admin. */
 export class BootstrapKeys implements KeyResolver {
   private readonly entries: { digest: Buffer; principal: Principal }[];
 
-  constructor(keys: ApiKeys) {
+  constructor(keys: BootstrapKeySet) {
+    const hashes = keyDigests(keys);
     this.entries = [
       {
-        digest: digest(keys.adminKey),
-        principal: { keyId: 'bootstrap-admin', name: 'admin', role: 'admin' },
+        digest: Buffer.from(hashes.adminKeySha256, 'hex'),
+        principal: { keyId: BOOTSTRAP_ADMIN_KEY_ID, name: 'admin', role: 'admin' },
       },
       {
-        digest: digest(keys.writeKey),
-        principal: { keyId: 'bootstrap-write', name: 'write-key', role: 'ingest' },
+        digest: Buffer.from(hashes.writeKeySha256, 'hex'),
+        principal: { keyId: BOOTSTRAP_WRITE_KEY_ID, name: 'write-key', role: 'ingest' },
       },
     ];
   }
@@ -89,6 +60,10 @@ export class BootstrapKeys implements KeyResolver {
     for (const entry of this.entries) if (timingSafeEqual(given, entry.digest)) found = entry.principal;
     return found;
   }
+
+  async byId(keyId: string): Promise<Principal | undefined> {
+    return this.entries.find((e) => e.principal.keyId === keyId)?.principal;
+  }
 }
 
 /** The principal `Access.require` put on the response; throws if a route forgot to require one. */
@@ -98,20 +73,59 @@ export function principalOf(res: Response): Principal {
   return principal;
 }
 
+/** The 401 challenge: ingestion also takes HTTP Basic (Segment's HTTP API). */
+function unauthorized(permission: Permission | undefined, message: string): ApiError {
+  const challenge =
+    permission === 'events:write'
+      ? 'Basic realm="touchpoint", Bearer realm="touchpoint"'
+      : 'Bearer realm="touchpoint"';
+  return new ApiError(401, 'unauthorized', message, { headers: { 'WWW-Authenticate': challenge } });
+}
+
+function missingKey(permission: Permission | undefined): string {
+  return permission === 'events:write'
+    ? 'missing API key: send the write key as the HTTP Basic username or as a Bearer token'
+    : 'missing API key: send an API key as a Bearer token (or sign in to the console)';
+}
+
+/** Methods that change nothing: a session cookie needs no CSRF header for them. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Who a request acts as, and the console session it came with (if it came with one). */
+export interface Authenticated {
+  principal: Principal;
+  session?: ConsoleSession;
+}
+
 /**
  * Authentication and permission checks for routes: `router.post('/x', access.require('runs:operate'), …)`.
- * Resolvers are asked in order; the first that knows the key decides.
+ * A request presents an API key (`Authorization`), or else the console's session cookie. Resolvers
+ * are asked in order; the first that knows the key decides. Checking writes nothing.
  */
 export class Access {
-  constructor(private readonly resolvers: readonly KeyResolver[]) {}
+  constructor(
+    private readonly resolvers: readonly KeyResolver[],
+    private readonly sessions?: ConsoleSessions,
+  ) {}
 
-  /** 401 without a known key, 403 when the key's role lacks `permission`; else `res.locals.principal`. */
+  /**
+   * 401 without a known key or live session, 403 when the role lacks `permission` (or asks
+   * `?reveal=true` without `personal-data:reveal`, or a cookie-authenticated change comes without
+   * `X-Touchpoint-Client: console`); else `res.locals.principal` is set.
+   */
   require(permission: Permission): RequestHandler {
     return async (req, res, next) => {
       try {
-        const principal = await this.authenticate(req);
+        const { principal } = await this.authenticate(req, permission);
         if (!roleCan(principal.role, permission)) {
           throw new ApiError(403, 'forbidden', `role ${principal.role} may not ${permission}`);
+        }
+        if (req.query.reveal === 'true' && !roleCan(principal.role, 'personal-data:reveal')) {
+          throw new ApiError(
+            403,
+            'forbidden',
+            `role ${principal.role} may not personal-data:reveal; ask without ?reveal=true for masked data`,
+          );
         }
         res.locals.principal = principal;
         next();
@@ -121,24 +135,51 @@ export class Access {
     };
   }
 
-  private async authenticate(req: Request): Promise<Principal> {
-    const key = presentedKey(req.get('authorization'));
-    if (key === undefined) {
-      throw new ApiError(
-        401,
-        'unauthorized',
-        'missing API key: send it as a Bearer token (or as the HTTP Basic username)',
-        {
-          headers: { 'WWW-Authenticate': 'Basic realm="touchpoint", Bearer realm="touchpoint"' },
-        },
-      );
-    }
+  /** The principal a presented key belongs to, or undefined. */
+  async resolve(key: string): Promise<Principal | undefined> {
     for (const resolver of this.resolvers) {
       const principal = await resolver.resolve(key);
       if (principal) return principal;
     }
-    throw new ApiError(401, 'unauthorized', 'invalid API key', {
-      headers: { 'WWW-Authenticate': 'Basic realm="touchpoint", Bearer realm="touchpoint"' },
-    });
+    return undefined;
+  }
+
+  /** The principal of a key by its id (a session's key), or undefined when revoked / expired / unknown. */
+  async byId(keyId: string): Promise<Principal | undefined> {
+    for (const resolver of this.resolvers) {
+      const principal = await resolver.byId(keyId);
+      if (principal) return principal;
+    }
+    return undefined;
+  }
+
+  /** Who the request is: by its API key, else by its session cookie; 401 (and the CSRF 403) as `require`. */
+  async authenticate(req: Request, permission?: Permission): Promise<Authenticated> {
+    const authorization = req.get('authorization');
+    const cookie = this.sessions && cookieValue(req.get('cookie'), SESSION_COOKIE);
+    if (authorization === undefined && cookie) return this.bySession(req, cookie);
+    const key = presentedKey(authorization);
+    if (key === undefined) throw unauthorized(permission, missingKey(permission));
+    const principal = await this.resolve(key);
+    if (!principal) throw unauthorized(permission, 'invalid API key');
+    return { principal };
+  }
+
+  private async bySession(req: Request, cookie: string): Promise<Authenticated> {
+    const session = await this.sessions!.read(cookie);
+    const principal = session && (await this.byId(session.keyId));
+    if (!session || !principal) {
+      throw unauthorized(undefined, 'the console session has expired or its key was revoked: sign in again');
+    }
+    // A browser sends cookies along with requests other sites make it send; only the console
+    // sets this header (a cross-site form cannot), so a change must carry it.
+    if (!SAFE_METHODS.has(req.method) && req.get(CLIENT_HEADER)?.trim().toLowerCase() !== 'console') {
+      throw new ApiError(
+        403,
+        'forbidden',
+        `a change made with the console session must carry ${CLIENT_HEADER}: console`,
+      );
+    }
+    return { principal, session };
   }
 }

@@ -20,6 +20,7 @@ import { loadChannelConfig } from '../delivery/channel-config';
 import { closeDeliveryQueues, createDeliveryQueues } from '../delivery/queues';
 import type { Journey } from '../language/types';
 import { loadTemplates, type TemplateStore } from '../messages/templates';
+import { journeySinks } from '../observability/journey-sinks';
 import type { IngestEvent } from '../queues/events';
 import { EntryAdmission } from '../router/admission';
 import { JourneyCatalog } from '../router/journey-catalog';
@@ -209,6 +210,8 @@ export class Simulator {
           clockOffsetMs: offset,
           onRunEnded: (journeyId, customer) => admission.release(journeyId, customer),
         }),
+        // The workflows report each step to this sink; a simulation counts nothing.
+        sinks: journeySinks(),
       });
     } catch (err) {
       await cleanUp().catch(() => undefined);

@@ -11,6 +11,7 @@ import {
 } from './definitions';
 import { holdForConversionWindow, receiveEvent, stop } from './lifecycle';
 import { acceptsMigration } from './migration';
+import { reportStep } from './observe';
 import { Run } from './run';
 import { runStep } from './steps';
 
@@ -64,6 +65,7 @@ export async function journeyWorkflow(input: JourneyInput): Promise<JourneyResul
     const entry = run.pathEntry(step.id, step.type);
     state.path.push(entry);
     stepId = await runStep(run, step, { entry, key: `${run.runKey}/${step.id}/${visit}`, visit });
+    reportStep(run, entry);
     state.wakeAt = null;
   }
   await holdForConversionWindow(run);

@@ -1,11 +1,11 @@
 import express, { type Router } from 'express';
-import type { ApiKeys } from '../../config/keys';
+import type { AuditLog } from '../../audit-log/types';
 import type { Journey } from '../../language/types';
-import { adminAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError } from '../errors';
 import { registryReadRouter, summariseJourney } from './journeys/read';
 import type { JourneyRegistryApi } from './journeys/shared';
-import { registryWriteRouter } from './journeys/write';
+import { registryWriteRouter, type WriteRouterOptions } from './journeys/write';
 
 export { summariseJourney };
 export type { JourneyRegistryApi };
@@ -16,44 +16,39 @@ export interface JourneyLookup {
   get(id: string): Journey | undefined;
 }
 
-/** Live state of one customer's run of a journey; null when there is none. */
-export interface RunLookup {
-  describe(journeyId: string, customerId: string): Promise<unknown | null>;
-}
-
 export interface AdminRouterOptions {
-  keys: ApiKeys;
+  access: Access;
+  /** Where the registry's changes are appended (routes/journeys/write.ts). */
+  auditLog: AuditLog;
   /** Used when there is no registry: a fixed set of journeys, all published. */
   journeys: JourneyLookup;
-  runs: RunLookup;
   /**
    * The journey registry (versions, drafts, lifecycle). Without it only the list, one journey and
    * a customer's run are served, from `journeys`.
    */
   registry?: JourneyRegistryApi;
+  /** Four-eyes publishing (routes/approvals.ts): a publish becomes a request for approval. */
+  requestPublish?: WriteRouterOptions['requestPublish'];
 }
 
-/** Admin API under /v1/journeys; every route needs the admin key. */
-export function adminRouter({ keys, journeys, runs, registry }: AdminRouterOptions): Router {
+/** API under /v1/journeys: reads need journeys:read, changes more. */
+export function adminRouter({
+  access,
+  auditLog,
+  journeys,
+  registry,
+  requestPublish,
+}: AdminRouterOptions): Router {
   const router = express.Router();
-  router.use(adminAuth(keys));
-
-  router.get('/:id/customers/:customerId', async (req, res) => {
-    const { id, customerId } = req.params;
-    const run = await runs.describe(id, customerId);
-    if (run == null) {
-      throw new ApiError(404, 'not_found', `no run of journey ${JSON.stringify(id)} for this customer`);
-    }
-    res.json(run);
-  });
+  // A customer's run, counts, runs at a step and operator actions: routes/runs.ts.
 
   if (registry) {
-    router.use(registryWriteRouter(registry));
-    router.use(registryReadRouter(registry));
+    router.use(registryWriteRouter(registry, access, { requestPublish, auditLog }));
+    router.use(registryReadRouter(registry, access));
     return router;
   }
 
-  router.get('/', (_req, res) => {
+  router.get('/', access.require('journeys:read'), (_req, res) => {
     res.json({
       journeys: journeys
         .list()
@@ -61,8 +56,8 @@ export function adminRouter({ keys, journeys, runs, registry }: AdminRouterOptio
     });
   });
 
-  router.get('/:id', (req, res) => {
-    const journey = journeys.get(req.params.id);
+  router.get('/:id', access.require('journeys:read'), (req, res) => {
+    const journey = journeys.get(String(req.params.id));
     if (!journey) throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(req.params.id)}`);
     res.json({ ...journey, status: 'published', hasDraft: false });
   });

@@ -1,14 +1,16 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
+import type { AuditLog } from '../../audit-log/types';
 import { CHANNELS, type Channel } from '../../language/types';
 import { ALL_TOPICS, DEFAULT_TOPIC, type ConsentStore } from '../../rules/consent';
-import { adminAuth, ingestAuth } from '../auth';
+import type { Access } from '../auth';
 import { jsonBody } from '../json-body';
+import { auditChange } from './audit-log';
 import { validateBody } from './validate-body';
 
 export interface ConsentRouterOptions {
-  keys: ApiKeys;
+  access: Access;
+  auditLog: AuditLog;
   consent: ConsentStore;
 }
 
@@ -45,14 +47,14 @@ const consentSchema = z.object({
 });
 
 /**
- * Consent over HTTP: `POST /v1/consent` (write key) records a grant or an opt-out, in effect for
- * the next touch; `GET /v1/customers/:customerId/consent` (admin key) shows the current state and
+ * Consent over HTTP: `POST /v1/consent` (events:write) records a grant or an opt-out, in effect for
+ * the next touch; `GET /v1/customers/:customerId/consent` (runs:read) shows the current state and
  * the history.
  */
-export function consentRouter({ keys, consent }: ConsentRouterOptions): Router {
+export function consentRouter({ access, auditLog, consent }: ConsentRouterOptions): Router {
   const router = express.Router();
 
-  router.post('/v1/consent', ingestAuth(keys), ...jsonBody('16kb'), async (req, res) => {
+  router.post('/v1/consent', access.require('events:write'), ...jsonBody('16kb'), async (req, res) => {
     const body = validateBody(consentSchema, req.body);
     const record = await consent.record(body.userId, {
       channel: body.channel,
@@ -61,10 +63,15 @@ export function consentRouter({ keys, consent }: ConsentRouterOptions): Router {
       source: body.source,
       at: body.timestamp,
     });
+    await auditChange(auditLog, req, res, {
+      action: 'consent.change',
+      target: `customer:${body.userId}`,
+      detail: { channel: body.channel, topic: body.topic, status: body.status, source: body.source },
+    });
     res.json({ customerId: body.userId, consent: record });
   });
 
-  router.get('/v1/customers/:customerId/consent', adminAuth(keys), async (req, res) => {
+  router.get('/v1/customers/:customerId/consent', access.require('runs:read'), async (req, res) => {
     const customerId = String(req.params.customerId);
     const [current, history] = await Promise.all([consent.current(customerId), consent.history(customerId)]);
     res.json({ customerId, default: consent.policy.default, consents: current, history });

@@ -1,11 +1,10 @@
 import express, { type Router } from 'express';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
 import { redemptionEvent } from '../../coupons/events';
 import type { CouponCounts, CouponStore, JourneyStepCouponStats, RedeemedCoupon } from '../../coupons/store';
 import type { IngestEvent } from '../../queues/events';
-import { adminAuth, ingestAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError, formatPath, invalidRequest, type Issue } from '../errors';
 import { enqueueEvents } from '../ingest/enqueue';
 import { isJsonObject } from '../ingest/json-object';
@@ -14,7 +13,7 @@ import { withTimeout } from '../timeout';
 import type { JourneyLookup } from './admin';
 
 export interface CouponsRouterOptions {
-  keys: ApiKeys;
+  access: Access;
   coupons: CouponStore;
   journeys: JourneyLookup;
   /** Where a redemption's `coupon_redeemed` event goes (the ingestion queue). */
@@ -64,11 +63,12 @@ function validateRedeem(body: unknown): z.output<typeof redeemSchema> {
 }
 
 /**
- * Coupons, mounted under /v1: `POST /coupons/redeem` (write key) and the admin reads
- * `GET /coupons/:code`, `GET /coupons/campaigns/:campaign` and `GET /journeys/:id/coupons`.
+ * Coupons, mounted under /v1: `POST /coupons/redeem` (events:write) and the reads
+ * `GET /coupons/:code` (runs:read), `GET /coupons/campaigns/:campaign` and
+ * `GET /journeys/:id/coupons` (journeys:read).
  */
 export function couponsRouter({
-  keys,
+  access,
   coupons,
   journeys,
   eventsQueue,
@@ -76,7 +76,6 @@ export function couponsRouter({
   enqueueTimeoutMs = 10_000,
 }: CouponsRouterOptions): Router {
   const router = express.Router();
-  const admin = adminAuth(keys);
 
   /** A store call under the timeout; Redis trouble becomes a 503 the client may retry. */
   const store = async <T>(call: Promise<T>): Promise<T> => {
@@ -105,7 +104,7 @@ export function couponsRouter({
     }
   };
 
-  router.post('/coupons/redeem', ingestAuth(keys), ...jsonBody(bodyLimit), async (req, res) => {
+  router.post('/coupons/redeem', access.require('events:write'), ...jsonBody(bodyLimit), async (req, res) => {
     const input = validateRedeem(req.body);
     const result = await store(
       coupons.redeem({
@@ -146,7 +145,7 @@ export function couponsRouter({
     }
   });
 
-  router.get('/coupons/campaigns/:campaign', admin, async (req, res) => {
+  router.get('/coupons/campaigns/:campaign', access.require('journeys:read'), async (req, res) => {
     const campaign = String(req.params.campaign);
     const stats = await store(coupons.campaignStats(campaign));
     if (stats) return void res.json(stats);
@@ -157,13 +156,13 @@ export function couponsRouter({
     res.json({ campaign, ...zero(), steps: [] });
   });
 
-  router.get('/coupons/:code', admin, async (req, res) => {
+  router.get('/coupons/:code', access.require('runs:read'), async (req, res) => {
     const coupon = await store(coupons.describe(String(req.params.code)));
     if (!coupon) throw new ApiError(404, 'not_found', 'no coupon with this code');
     res.json(coupon);
   });
 
-  router.get('/journeys/:id/coupons', admin, async (req, res) => {
+  router.get('/journeys/:id/coupons', access.require('journeys:read'), async (req, res) => {
     const id = String(req.params.id);
     const journey = journeys.get(id);
     const counted = await store(coupons.journeyStats(id));

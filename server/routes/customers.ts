@@ -1,6 +1,6 @@
-import express, { type Request, type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { Logger } from 'pino';
-import type { ApiKeys } from '../../config/keys';
+import type { AuditLog } from '../../audit-log/types';
 import type { CustomerIdentifier, IdentityResolver } from '../../customers/identity';
 import {
   IDENTIFIER_TYPES,
@@ -11,8 +11,9 @@ import {
 import { logReveal, maskTraits, maskValue } from '../../customers/masking';
 import { COMPUTED_TRAITS } from '../../customers/profiles-config';
 import type { ProfileStore } from '../../customers/profiles';
-import { adminAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError, invalidRequest } from '../errors';
+import { auditChange } from './audit-log';
 
 /** What the customers API reads: the identity graph, profiles and (when wired) segments. */
 export interface CustomersApi {
@@ -23,7 +24,9 @@ export interface CustomersApi {
 }
 
 export interface CustomersRouterOptions {
-  keys: ApiKeys;
+  access: Access;
+  /** Each `?reveal=true` answer is appended (`personal-data.read`). */
+  auditLog: AuditLog;
   customers: CustomersApi;
   logger: Logger;
 }
@@ -31,7 +34,7 @@ export interface CustomersRouterOptions {
 const COMPUTED: ReadonlySet<string> = new Set(COMPUTED_TRAITS);
 
 /**
- * The customer as the admin API shows it (admin key), docs/identity.md:
+ * The customer as the API shows it (runs:read; `?reveal=true` personal-data:reveal), docs/identity.md:
  * - `GET /v1/customers/:id`: identifiers, traits (sensitive ones masked), computed traits, tags,
  *   segments, merged aliases. An id merged into another answers that customer (`resolvedFrom`);
  * - `GET /v1/customers?<type>=<value>`: the customer holding one identifier (`phone`, `email`,
@@ -39,9 +42,25 @@ const COMPUTED: ReadonlySet<string> = new Set(COMPUTED_TRAITS);
  * - `GET /v1/customers/:id/merges`: the merges it took part in and its identity conflicts.
  * `?reveal=true` shows sensitive values unmasked; each reveal is logged (`personal data revealed`).
  */
-export function customersRouter({ keys, customers, logger }: CustomersRouterOptions): Router {
+export function customersRouter({ access, auditLog, customers, logger }: CustomersRouterOptions): Router {
   const router = express.Router();
-  const auth = adminAuth(keys);
+  const auth = access.require('runs:read');
+
+  /** Logs a reveal and appends it to the audit log, before the unmasked answer leaves. */
+  const revealed =
+    (req: Request, res: Response): RevealRecorder =>
+    async (customerId, fields) => {
+      logRevealed(logger, req, customerId, fields);
+      await auditChange(auditLog, req, res, {
+        action: 'personal-data.read',
+        target: `customer:${customerId}`,
+        detail: {
+          fields,
+          where: `${req.method} ${req.baseUrl}${(req.route as { path?: string }).path ?? ''}`,
+        },
+      });
+    };
+  const recorder = (req: Request, res: Response) => (reveal(req) ? revealed(req, res) : undefined);
 
   router.get('/', auth, async (req, res) => {
     const query = req.query as Record<string, unknown>;
@@ -66,13 +85,13 @@ export function customersRouter({ keys, customers, logger }: CustomersRouterOpti
     if (issues.length > 0) throw invalidRequest(issues);
     const customerId = await customers.identity.lookup(type, value as string);
     if (customerId === undefined) throw new ApiError(404, 'not_found', `no customer with this ${type}`);
-    res.json({ customer: await describe(customers, customerId, reveal(req), req, logger) });
+    res.json({ customer: await describe(customers, customerId, recorder(req, res)) });
   });
 
   router.get('/:id', auth, async (req, res) => {
     const asked = (req.params as { id: string }).id;
     const customerId = await customers.identity.canonical(asked);
-    const customer = await describe(customers, customerId, reveal(req), req, logger);
+    const customer = await describe(customers, customerId, recorder(req, res));
     if (!customer) throw new ApiError(404, 'not_found', `no customer ${JSON.stringify(asked)}`);
     res.json({ customer: asked === customerId ? customer : { ...customer, resolvedFrom: asked } });
   });
@@ -86,7 +105,7 @@ export function customersRouter({ keys, customers, logger }: CustomersRouterOpti
     ]);
     if (!identity) throw new ApiError(404, 'not_found', `no customer ${JSON.stringify(asked)}`);
     const show = (i: CustomerIdentifier) => showIdentifier(i, reveal(req));
-    if (reveal(req)) logRevealed(logger, req, customerId, ['identifiers']);
+    if (reveal(req)) await revealed(req, res)(customerId, ['identifiers']);
     res.json({
       customer: customerId,
       ...(asked === customerId ? {} : { resolvedFrom: asked }),
@@ -102,14 +121,19 @@ function reveal(req: Request): boolean {
   return req.query.reveal === 'true';
 }
 
-/** The customer's record; undefined when nothing is known of them (no identity, profile or tags). */
+/** Records that a customer's `fields` were shown unmasked. */
+type RevealRecorder = (customerId: string, fields: string[]) => Promise<void>;
+
+/**
+ * The customer's record; undefined when nothing is known of them (no identity, profile or tags).
+ * Unmasked only with `onReveal`, which hears of it first.
+ */
 async function describe(
   customers: CustomersApi,
   customerId: string,
-  revealed: boolean,
-  req: Request,
-  logger: Logger,
+  onReveal: RevealRecorder | undefined,
 ): Promise<Record<string, unknown> | undefined> {
+  const revealed = onReveal !== undefined;
   const [identity, profile, tags, segments] = await Promise.all([
     customers.identity.customer(customerId),
     customers.profiles.get(customerId),
@@ -128,9 +152,9 @@ async function describe(
       writable: true,
     });
   }
-  if (revealed) {
+  if (onReveal) {
     const shown = sensitive.filter((name) => Object.prototype.hasOwnProperty.call(profile, name));
-    logRevealed(logger, req, customerId, [...shown, 'identifiers']);
+    await onReveal(customerId, [...shown, 'identifiers']);
   }
   return {
     id: customerId,

@@ -1,6 +1,6 @@
-import express, { type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
+import type { AuditLog } from '../../audit-log/types';
 import type { TouchLog, TouchRecord } from '../../customers/touches';
 import { InvalidCursorError, type DeadLetterAction, type DeadLetters } from '../../delivery/dead-letters';
 import { maskAddress } from '../../delivery/mask-address';
@@ -8,8 +8,9 @@ import type { DeliveryMessage } from '../../delivery/message';
 import type { DeliveryOutcomes } from '../../delivery/outcomes';
 import type { LinkTracker } from '../../delivery/tracking';
 import { CHANNELS, type Channel } from '../../language/types';
-import { adminAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError, formatPath, invalidRequest } from '../errors';
+import { auditChange } from './audit-log';
 
 /** What the delivery routes (dead letters, touch audit, receipts, tracked links) work with. */
 export interface DeliveryApi {
@@ -25,13 +26,22 @@ const listQuery = z.object({
   cursor: z.string().min(1).max(500).optional(),
 });
 
-const discardBody = z.object({
-  reason: z
-    .string({ error: 'is required: say why the message is thrown away' })
-    .trim()
-    .min(1, 'must not be empty')
-    .max(500, 'must be at most 500 characters'),
-});
+const reasonBody = (why: string) =>
+  z.object({
+    reason: z
+      .string({ error: `is required: say why ${why}` })
+      .trim()
+      .min(1, 'must not be empty')
+      .max(500, 'must be at most 500 characters'),
+  });
+const discardBody = reasonBody('the message is thrown away');
+const replayBody = reasonBody('it is sent again');
+
+/** The operator's reason, as JSON `{"reason": "..."}` or as `?reason=`. */
+function reasonOf(req: Request, schema: typeof discardBody): string {
+  const given = (req.body as { reason?: unknown } | undefined)?.reason ?? req.query.reason;
+  return parse(schema, { reason: given }).reason;
+}
 
 function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const parsed = schema.safeParse(input);
@@ -61,14 +71,23 @@ function answerAction(action: DeadLetterAction, channel: Channel, jobId: string)
 }
 
 /**
- * Admin API under /v1/deliveries: the dead letters of the delivery queues (list, replay one or a
+ * API under /v1/deliveries (reads runs:read, actions runs:operate): the dead letters of the delivery queues (list, replay one or a
  * whole channel, discard with a reason) and a customer's touches with their outcomes.
  */
-export function deliveriesRouter({ keys, deliveries }: { keys: ApiKeys; deliveries: DeliveryApi }): Router {
+export function deliveriesRouter({
+  access,
+  auditLog,
+  deliveries,
+}: {
+  access: Access;
+  auditLog: AuditLog;
+  deliveries: DeliveryApi;
+}): Router {
   const router = express.Router();
-  router.use(adminAuth(keys));
+  const read = access.require('runs:read');
+  const operate = access.require('runs:operate');
 
-  router.get('/dead-letters', async (req, res) => {
+  router.get('/dead-letters', read, async (req, res) => {
     const query = parse(listQuery, req.query);
     try {
       res.json(await deliveries.deadLetters.list(query));
@@ -78,31 +97,53 @@ export function deliveriesRouter({ keys, deliveries }: { keys: ApiKeys; deliveri
     }
   });
 
-  router.post('/dead-letters/:channel/replay', async (req, res) => {
-    const channel = channelParam(req.params.channel);
+  // Every action takes the operator's reason, as JSON `{"reason": "..."}` or as `?reason=`.
+  const body = express.json({ limit: '10kb' });
+
+  router.post('/dead-letters/:channel/replay', operate, body, async (req, res) => {
+    const channel = channelParam(String(req.params.channel));
+    const reason = reasonOf(req, replayBody);
     const { replayed } = await deliveries.deadLetters.replayAll(channel);
+    if (replayed > 0) {
+      await auditChange(auditLog, req, res, {
+        action: 'dead-letter.replay',
+        target: `dead-letters:${channel}`,
+        reason,
+        detail: { replayed },
+      });
+    }
     res.status(202).json({ channel, replayed });
   });
 
-  router.post('/dead-letters/:channel/:jobId/replay', async (req, res) => {
-    const channel = channelParam(req.params.channel);
-    const { jobId } = req.params;
+  router.post('/dead-letters/:channel/:jobId/replay', operate, body, async (req, res) => {
+    const channel = channelParam(String(req.params.channel));
+    const jobId = String(req.params.jobId);
+    const reason = reasonOf(req, replayBody);
     answerAction(await deliveries.deadLetters.replay(channel, jobId), channel, jobId);
+    await auditChange(auditLog, req, res, {
+      action: 'dead-letter.replay',
+      target: `dead-letter:${channel}/${jobId}`,
+      reason,
+      detail: { replayed: 1 },
+    });
     res.status(202).json({ channel, jobId, replayed: 1 });
   });
 
-  // The reason comes as JSON `{"reason": "..."}` or as `?reason=`.
-  router.delete('/dead-letters/:channel/:jobId', express.json({ limit: '10kb' }), async (req, res) => {
-    const channel = channelParam(req.params.channel);
-    const { jobId } = req.params;
-    const given = (req.body as { reason?: unknown } | undefined)?.reason ?? req.query.reason;
-    const { reason } = parse(discardBody, { reason: given });
+  router.delete('/dead-letters/:channel/:jobId', operate, body, async (req, res) => {
+    const channel = channelParam(String(req.params.channel));
+    const jobId = String(req.params.jobId);
+    const reason = reasonOf(req, discardBody);
     answerAction(await deliveries.deadLetters.discard(channel, jobId, reason), channel, jobId);
+    await auditChange(auditLog, req, res, {
+      action: 'dead-letter.discard',
+      target: `dead-letter:${channel}/${jobId}`,
+      reason,
+    });
     res.json({ channel, jobId, discarded: 1, reason });
   });
 
-  router.get('/customers/:customerId/touches', async (req, res) => {
-    const touches = await deliveries.touches.forCustomer(req.params.customerId);
+  router.get('/customers/:customerId/touches', read, async (req, res) => {
+    const touches = await deliveries.touches.forCustomer(String(req.params.customerId));
     res.json({ touches: touches.map(auditView) });
   });
 
@@ -136,5 +177,6 @@ function auditView(touch: TouchRecord & { idempotencyKey: string }) {
     replays: count('replays'),
     ...optional('discardedAt'),
     ...optional('discardReason'),
+    ...optional('correlationId'),
   };
 }

@@ -2,23 +2,26 @@ import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
 import type { Queue } from 'bullmq';
 import { z } from 'zod';
+import type { AuditLog } from '../../audit-log/types';
 import { describeEnrolment, MAX_RATE_PER_SECOND, type SegmentEnrolments } from '../../bulk/enrolment';
-import type { ApiKeys } from '../../config/keys';
 import type { Journey } from '../../language/types';
 import type { EnrolEvent, IngestEvent } from '../../queues/events';
-import { adminAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError } from '../errors';
 import { enqueueEvents } from '../ingest/enqueue';
 import { jsonObject } from '../ingest/json-object';
 import { MAX_ID_LENGTH } from '../ingest/schemas';
 import { jsonBody } from '../json-body';
+import { auditChange } from './audit-log';
 import { validateBody } from './validate-body';
 
 /** Customers per enrolment request; larger lists are sent in several requests. */
 export const MAX_ENROL_CUSTOMERS = 10_000;
 
 export interface EnrolRouterOptions {
-  keys: ApiKeys;
+  access: Access;
+  /** Each accepted enrolment request is appended (`enrolment.start`). */
+  auditLog: AuditLog;
   eventsQueue: Queue<IngestEvent>;
   /** The journeys that exist now; `isOpen` (when given) refuses enrolment into a closed one with 409. */
   journeys: { get(id: string): Journey | undefined; isOpen?(id: string): boolean };
@@ -58,12 +61,12 @@ const segmentEnrolSchema = z.object({
 const MAX_REQUEST_ID_LENGTH = 200;
 
 /**
- * `POST /v1/journeys/:id/enrol {segment, ratePerSecond?, properties?}` (admin key): enrols every
+ * `POST /v1/journeys/:id/enrol {segment, ratePerSecond?, properties?}` (journeys:enrol): enrols every
  * member of the segment, at most `ratePerSecond` (default 100) per second, in a background job
  * (bulk/enrolment.ts). 202 `{enrolment}` with its id; `GET /v1/enrolments/:id` tells its progress.
  * With an `Idempotency-Key`, a repeated request answers the same enrolment instead of a new one.
  *
- * `POST /v1/journeys/:id/enrol {customers: [...], properties?}` (admin key): puts one `enrol` event
+ * `POST /v1/journeys/:id/enrol {customers: [...], properties?}` (journeys:enrol): puts one `enrol` event
  * per distinct customer on the `events` queue, routed into that journey through admission
  * (router/route-event.ts). 202 `{queued}` once Redis holds them.
  *
@@ -73,7 +76,8 @@ const MAX_REQUEST_ID_LENGTH = 200;
  * `refused:<reason>` in the journey's stats.
  */
 export function enrolRouter({
-  keys,
+  access,
+  auditLog,
   eventsQueue,
   journeys,
   enqueueTimeoutMs = 10_000,
@@ -81,7 +85,7 @@ export function enrolRouter({
 }: EnrolRouterOptions): Router {
   const router = express.Router();
 
-  router.post('/:id/enrol', adminAuth(keys), ...jsonBody('1mb'), async (req, res) => {
+  router.post('/:id/enrol', access.require('journeys:enrol'), ...jsonBody('1mb'), async (req, res) => {
     const journeyId = (req.params as { id: string }).id;
     const journey = journeys.get(journeyId);
     if (!journey) throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(journeyId)}`);
@@ -115,6 +119,14 @@ export function enrolRouter({
         properties: segmentBody.properties,
         idempotencyKey: requestKey,
       });
+      // The same Idempotency-Key again answers the enrolment it started: nothing new to record.
+      if (created) {
+        await auditChange(auditLog, req, res, {
+          action: 'enrolment.start',
+          target: `enrolment:${record.id}`,
+          detail: { journeyId, segment: segmentBody.segment, ratePerSecond: segmentBody.ratePerSecond },
+        });
+      }
       res
         .status(202)
         .location(`/v1/enrolments/${record.id}`)
@@ -138,22 +150,28 @@ export function enrolRouter({
       receivedAt: now,
     }));
     await enqueueEvents(eventsQueue, events, enqueueTimeoutMs);
+    // `request` names the enrolment: a retried request queues nobody twice, and says so here.
+    await auditChange(auditLog, req, res, {
+      action: 'enrolment.start',
+      target: `enrolment:${journeyId}:${request}`,
+      detail: { journeyId, customers: events.length },
+    });
     res.status(202).json({ queued: events.length });
   });
 
   return router;
 }
 
-/** `GET /v1/enrolments/:id` (admin key): a bulk enrolment's status and progress (queued / total). */
+/** `GET /v1/enrolments/:id` (journeys:enrol): a bulk enrolment's status and progress (queued / total). */
 export function enrolmentsRouter({
-  keys,
+  access,
   enrolments,
 }: {
-  keys: ApiKeys;
+  access: Access;
   enrolments: Pick<SegmentEnrolments, 'get'>;
 }): Router {
   const router = express.Router();
-  router.get('/:id', adminAuth(keys), async (req, res) => {
+  router.get('/:id', access.require('journeys:enrol'), async (req, res) => {
     const id = (req.params as { id: string }).id;
     const record = await enrolments.get(id);
     if (!record) throw new ApiError(404, 'not_found', `no enrolment ${JSON.stringify(id)}`);

@@ -1,15 +1,18 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
+import type { AuditLog } from '../../audit-log/types';
 import type { ProfileStore } from '../../customers/profiles';
 import { ALL_TOPICS, type ConsentStore } from '../../rules/consent';
 import { stopKeyword } from '../../rules/sms-keywords';
-import { ingestAuth } from '../auth';
+import { principalOf, type Access } from '../auth';
 import { jsonBody } from '../json-body';
+import { originOf } from '../request-origin';
 import { validateBody } from './validate-body';
 
 export interface InboundSmsRouterOptions {
-  keys: ApiKeys;
+  access: Access;
+  /** Each opt-out is appended as the customer's own `consent.change`, via `sms-reply`. */
+  auditLog: AuditLog;
   consent: ConsentStore;
   profiles: ProfileStore;
   /** Replies that opt out (rules.consent.smsKeywords). */
@@ -28,14 +31,20 @@ const inboundSchema = z.object({
 });
 
 /**
- * `POST /v1/inbound/sms` (write key): the SMS gateway forwards each reply as `{from, text}`. A
+ * `POST /v1/inbound/sms` (events:write): the SMS gateway forwards each reply as `{from, text}`. A
  * stop keyword (TD, 退订, STOP, ...) revokes SMS consent for every topic of every customer whose
  * `phone` is that number, at once. The answer says whether it was an opt-out, never who matched.
  * Other fields a gateway sends are ignored.
  */
-export function inboundSmsRouter({ keys, consent, profiles, keywords }: InboundSmsRouterOptions): Router {
+export function inboundSmsRouter({
+  access,
+  auditLog,
+  consent,
+  profiles,
+  keywords,
+}: InboundSmsRouterOptions): Router {
   const router = express.Router();
-  router.post('/v1/inbound/sms', ingestAuth(keys), ...jsonBody('16kb'), async (req, res) => {
+  router.post('/v1/inbound/sms', access.require('events:write'), ...jsonBody('16kb'), async (req, res) => {
     const { from, text } = validateBody(inboundSchema, req.body, { allowUnknown: true });
     const keyword = stopKeyword(text, keywords);
     if (!keyword) {
@@ -49,6 +58,20 @@ export function inboundSmsRouter({ keys, consent, profiles, keywords }: InboundS
         topic: ALL_TOPICS,
         status: 'revoked',
         source: 'sms-reply',
+      });
+      // The customer acted; the gateway only passed the reply on (its key names it). No number here.
+      await auditLog.append({
+        actor: { name: customerId, role: 'customer' },
+        action: 'consent.change',
+        target: `customer:${customerId}`,
+        detail: {
+          channel: 'sms',
+          topic: ALL_TOPICS,
+          status: 'revoked',
+          keyword,
+          gateway: principalOf(res).name,
+        },
+        from: { ...originOf(req), via: 'sms-reply' },
       });
     }
     res.json({ optOut: true, keyword });

@@ -1,18 +1,19 @@
 import express, { type Router } from 'express';
 import type { Queue } from 'bullmq';
-import type { ApiKeys } from '../../config/keys';
 import type { IngestEvent } from '../../queues/events';
-import { ingestAuth } from '../auth';
+import type { Access } from '../auth';
 import { enqueueEvents } from '../ingest/enqueue';
 import { toIngestEvent } from '../ingest/normalise';
 import { validateBatch, validateMessage } from '../ingest/validate';
 import { jsonBody } from '../json-body';
 
 export interface IngestRouterOptions {
-  keys: ApiKeys;
+  access: Access;
   eventsQueue: Queue<IngestEvent>;
   bodyLimit?: number | string;
   enqueueTimeoutMs: number;
+  /** Told of each request's events once they are queued: counts and logs them (observability/ingest.ts). */
+  onAccepted?: (events: readonly IngestEvent[]) => void;
 }
 
 /**
@@ -20,14 +21,18 @@ export interface IngestRouterOptions {
  * is read; validated in full before anything is queued; 202 only once Redis holds the jobs.
  */
 export function ingestRouter({
-  keys,
+  access,
   eventsQueue,
   bodyLimit,
   enqueueTimeoutMs,
+  onAccepted,
 }: IngestRouterOptions): Router {
   const router = express.Router();
-  const guard = [ingestAuth(keys), ...jsonBody(bodyLimit)];
-  const accept = (events: IngestEvent[]) => enqueueEvents(eventsQueue, events, enqueueTimeoutMs);
+  const guard = [access.require('events:write'), ...jsonBody(bodyLimit)];
+  const accept = async (events: IngestEvent[]) => {
+    await enqueueEvents(eventsQueue, events, enqueueTimeoutMs);
+    onAccepted?.(events);
+  };
 
   for (const type of ['track', 'identify'] as const) {
     router.post(`/${type}`, ...guard, async (req, res) => {

@@ -1,8 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
 import { REPORTED_OUTCOMES, type ReportedOutcome } from '../../delivery/outcomes';
-import { ingestAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError, formatPath, invalidRequest } from '../errors';
 import { jsonBody } from '../json-body';
 import { channelParam, type DeliveryApi } from './deliveries';
@@ -25,14 +24,14 @@ const receiptSchema = z
   });
 
 /**
- * POST /v1/receipts/:channel (write key): a gateway or an app reports what became of a message
+ * POST /v1/receipts/:channel (events:write): a gateway or an app reports what became of a message
  * (delivered, failed, opened, clicked), naming it by our idempotency key or by the gateway's own
  * message id. The touch is updated and the first report of each outcome becomes an event.
  */
-export function receiptsRouter({ keys, deliveries }: { keys: ApiKeys; deliveries: DeliveryApi }): Router {
+export function receiptsRouter({ access, deliveries }: { access: Access; deliveries: DeliveryApi }): Router {
   const router = express.Router();
 
-  router.post('/:channel', ingestAuth(keys), ...jsonBody('16kb'), async (req, res) => {
+  router.post('/:channel', access.require('events:write'), ...jsonBody('16kb'), async (req, res) => {
     const channel = channelParam(String(req.params.channel));
     const parsed = receiptSchema.safeParse(req.body);
     if (!parsed.success)

@@ -1,10 +1,9 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
 import type { SegmentCatalog } from '../../segmentation/catalog';
 import type { Segment } from '../../segmentation/definition';
 import type { SegmentMembers } from '../../segmentation/membership';
-import { adminAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError, formatPath, invalidRequest } from '../errors';
 
 /** What the segment routes read: the loaded definitions and the member sets. */
@@ -30,12 +29,11 @@ const membersQuery = z.object({
 });
 
 /**
- * Admin API under /v1/segments: the segments (definitions from `segments/*.yaml`) with their
+ * API under /v1/segments (journeys:read; members runs:read): the segments (definitions from `segments/*.yaml`) with their
  * sizes, one segment with what it depends on, and its members page by page.
  */
-export function segmentsRouter({ keys, segments }: { keys: ApiKeys; segments: SegmentsApi }): Router {
+export function segmentsRouter({ access, segments }: { access: Access; segments: SegmentsApi }): Router {
   const router = express.Router();
-  router.use(adminAuth(keys));
 
   const find = (id: string): Segment => {
     const segment = segments.catalog.get(id);
@@ -43,7 +41,7 @@ export function segmentsRouter({ keys, segments }: { keys: ApiKeys; segments: Se
     return segment;
   };
 
-  router.get('/', async (_req, res) => {
+  router.get('/', access.require('journeys:read'), async (_req, res) => {
     const list = segments.catalog.list();
     const sizes = await Promise.all(list.map((s) => segments.members.size(s.id)));
     res.json({
@@ -56,8 +54,8 @@ export function segmentsRouter({ keys, segments }: { keys: ApiKeys; segments: Se
     });
   });
 
-  router.get('/:id', async (req, res) => {
-    const segment = find(req.params.id);
+  router.get('/:id', access.require('journeys:read'), async (req, res) => {
+    const segment = find(String(req.params.id));
     const deps = segments.catalog.dependencies(segment.id)!;
     res.json({
       segment: {
@@ -70,8 +68,8 @@ export function segmentsRouter({ keys, segments }: { keys: ApiKeys; segments: Se
     });
   });
 
-  router.get('/:id/members', async (req, res) => {
-    const segment = find(req.params.id);
+  router.get('/:id/members', access.require('runs:read'), async (req, res) => {
+    const segment = find(String(req.params.id));
     const parsed = membersQuery.safeParse(req.query);
     if (!parsed.success) {
       throw invalidRequest(

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { ApiKeys } from '../../config/keys';
+import type { AuditLog } from '../../audit-log/types';
 import { LOCALE_TAG, TEMPLATE_NAME } from '../../language/catalog';
 import { CHANNELS, type Channel } from '../../language/types';
 import { logReveal, maskTraits } from '../../customers/masking';
@@ -9,12 +9,13 @@ import { DEFAULT_SENSITIVE_TRAITS } from '../../customers/profiles';
 import { TemplateNotFoundError } from '../../messages/errors';
 import { previewTemplate } from '../../messages/preview';
 import type { TemplateStore } from '../../messages/templates';
-import { adminAuth } from '../auth';
+import type { Access } from '../auth';
 import { ApiError } from '../errors';
 import { isJsonObject, jsonObject } from '../ingest/json-object';
 import { jsonBody } from '../json-body';
 import { withTimeout } from '../timeout';
 import type { JourneyLookup } from './admin';
+import { auditChange } from './audit-log';
 import { validateBody } from './validate-body';
 
 /** What the template routes need besides the keys and journeys. */
@@ -35,7 +36,9 @@ export interface TemplatesApi {
 }
 
 export interface TemplatesRouterOptions {
-  keys: ApiKeys;
+  access: Access;
+  /** A preview with `?reveal=true` for a stored customer is appended (`personal-data.read`). */
+  auditLog: AuditLog;
   journeys: JourneyLookup;
   templates: TemplatesApi;
   bodyLimit?: number | string;
@@ -73,21 +76,21 @@ const previewSchema = z.object({
 });
 
 /**
- * Admin API under /v1/templates: the templates the engine loaded, and a preview that renders one
+ * API under /v1/templates (journeys:read; preview journeys:draft): the templates the engine loaded, and a preview that renders one
  * for a customer exactly as a send step would (locale fallback, layout, limits).
  */
 export function templatesRouter({
-  keys,
+  access,
+  auditLog,
   journeys,
   templates: api,
   bodyLimit,
   enqueueTimeoutMs = 10_000,
 }: TemplatesRouterOptions): Router {
   const router = express.Router();
-  router.use(adminAuth(keys));
 
   /** Each template once, with the locales it exists in. */
-  router.get('/', (_req, res) => {
+  router.get('/', access.require('journeys:read'), (_req, res) => {
     // `channel` is the folder: a channel, or `notify` for internal alerts.
     const byTemplate = new Map<string, { channel: string; name: string; locales: string[] }>();
     for (const { channel, name, locale } of api.templates.list()) {
@@ -102,13 +105,15 @@ export function templatesRouter({
     res.json({ templates: list });
   });
 
-  router.post('/preview', ...jsonBody(bodyLimit), async (req, res) => {
+  router.post('/preview', access.require('journeys:draft'), ...jsonBody(bodyLimit), async (req, res) => {
     const input = validateBody(previewSchema, req.body);
     const journey = input.journeyId === undefined ? undefined : journeys.get(input.journeyId);
     if (input.journeyId !== undefined && !journey) {
       throw new ApiError(404, 'not_found', `no journey ${JSON.stringify(input.journeyId)}`);
     }
     let traits = input.traits ?? {};
+    // The stored sensitive traits a revealed preview shows unmasked: recorded before it answers.
+    let revealedTraits: string[] | undefined;
     if (input.customerId !== undefined) {
       const found = await readProfile(api, input.customerId, enqueueTimeoutMs);
       if (Object.keys(found).length === 0 && input.traits === undefined) {
@@ -117,14 +122,17 @@ export function templatesRouter({
       // The answer shows the rendered text: stored personal data is masked unless revealed.
       const reveal = req.query.reveal === 'true';
       const stored = maskTraits(found, { reveal, sensitive: api.sensitive });
-      if (reveal && api.logger) {
+      if (reveal) {
         const sensitive = api.sensitive ?? DEFAULT_SENSITIVE_TRAITS;
-        logReveal(api.logger, {
-          who: 'admin',
-          customerId: input.customerId,
-          traits: sensitive.filter((name) => Object.prototype.hasOwnProperty.call(found, name)),
-          where: 'POST /v1/templates/preview',
-        });
+        revealedTraits = sensitive.filter((name) => Object.prototype.hasOwnProperty.call(found, name));
+        if (api.logger) {
+          logReveal(api.logger, {
+            who: 'admin',
+            customerId: input.customerId,
+            traits: revealedTraits,
+            where: 'POST /v1/templates/preview',
+          });
+        }
       }
       // Given traits override the stored ones: "this customer, but in English".
       traits = { ...stored, ...traits };
@@ -150,6 +158,18 @@ export function templatesRouter({
       throw err;
     }
     const { message, length, exceeded } = preview;
+    // Both answers below show the rendered text (a 422 too, to show what is too long).
+    if (revealedTraits !== undefined) {
+      await auditChange(auditLog, req, res, {
+        action: 'personal-data.read',
+        target: `customer:${input.customerId}`,
+        detail: {
+          fields: revealedTraits,
+          where: 'POST /v1/templates/preview',
+          template: `${input.channel}/${input.template}`,
+        },
+      });
+    }
     const shown = { subject: message.subject ?? null, body: message.body, locale: message.locale, length };
     if (exceeded) {
       const { field, unit, limit, actual } = exceeded;

@@ -1,8 +1,12 @@
 import express, { type Request, type Response, type Router } from 'express';
+import type { AuditLog } from '../../audit-log/types';
 import type { ConsentStore } from '../../rules/consent';
 import type { UnsubscribeLinks } from '../../rules/unsubscribe';
+import { originOf } from '../request-origin';
 
 export interface UnsubscribeRouterOptions {
+  /** An opt-out is appended as the customer's own `consent.change`, via `unsubscribe-link`. */
+  auditLog: AuditLog;
   consent: ConsentStore;
   links: UnsubscribeLinks;
 }
@@ -42,7 +46,7 @@ const PAGES: Record<Lang, Record<'done' | 'invalid', { title: string; text: (top
  * reader's language (Chinese unless the browser prefers English). A forged or altered token
  * changes nothing and gets 400.
  */
-export function unsubscribeRouter({ consent, links }: UnsubscribeRouterOptions): Router {
+export function unsubscribeRouter({ auditLog, consent, links }: UnsubscribeRouterOptions): Router {
   const router = express.Router();
 
   const handle = async (req: Request<{ token: string }>, res: Response) => {
@@ -57,6 +61,13 @@ export function unsubscribeRouter({ consent, links }: UnsubscribeRouterOptions):
         topic: target.topic,
         status: 'revoked',
         source: 'unsubscribe-link',
+      });
+      await auditLog.append({
+        actor: { name: target.customerId, role: 'customer' },
+        action: 'consent.change',
+        target: `customer:${target.customerId}`,
+        detail: { channel: target.channel, topic: target.topic, status: 'revoked', method: req.method },
+        from: { ...originOf(req), via: 'unsubscribe-link' },
       });
     }
     page(res.status(200), lang, 'done', target.topic);

@@ -136,7 +136,7 @@ notify:
   test('unknown sections are still refused, the new ones accepted', async () => {
     const file = await configFile('webhooks: {}\nnotify: {}\nwebhook: {}\n');
     expect(errorOf(() => readConfigFile(file))).toBe(
-      `${file}: unknown section \`webhook\` (expected channels, rules, webhooks, notify, identity, profiles, segments)`,
+      `${file}: unknown section \`webhook\` (expected channels, rules, webhooks, notify, identity, profiles, segments, approvals)`,
     );
   });
 

@@ -329,7 +329,8 @@ test('the CLI: options, plain progress lines on a pipe, the summary and the reje
     TOUCHPOINT_DATA_DIR: dir,
   });
   expect(noKey).toMatchObject({ code: 1 });
-  expect(noKey.err).toContain('no write key: pass --write-key, set TOUCHPOINT_WRITE_KEY');
+  expect(noKey.err).toContain('no write key: pass --write-key or set TOUCHPOINT_WRITE_KEY');
+  expect(noKey.err).toContain('keeps only the SHA-256 of the keys');
   const badKind = await cli(['import', file, '--kind', 'people']);
   expect(badKind.code).not.toBe(0);
   expect(badKind.err).toContain("argument 'people' is invalid. Allowed choices are members, orders, events");

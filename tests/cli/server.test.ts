@@ -149,15 +149,23 @@ test('a wrong admin key: 401, and where the key came from', async () => {
   const run = await withServer(['list'], ['--key', 'wrong']);
   expect(run.code).toBe(1);
   expect(run.err).toContain('answered 401');
-  expect(run.err).toContain('did not accept the admin key (from --key)');
+  expect(run.err).toContain('did not accept the key (from --key)');
 });
 
-test('the key from <data dir>/keys.json and the URL from TOUCHPOINT_URL', async () => {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-cli-data-'));
-  fs.writeFileSync(path.join(dataDir, 'keys.json'), JSON.stringify(KEYS));
-  const run = await cli(['list', '--json'], { TOUCHPOINT_DATA_DIR: dataDir, TOUCHPOINT_URL: url });
+test('the key from TOUCHPOINT_ADMIN_KEY and the URL from TOUCHPOINT_URL', async () => {
+  const run = await cli(['list', '--json'], { TOUCHPOINT_ADMIN_KEY: KEYS.adminKey, TOUCHPOINT_URL: url });
   expect(run.code).toBe(0);
   expect(JSON.parse(run.out).journeys).toContainEqual(expect.objectContaining({ id: 'sim-welcome' }));
+});
+
+test('keys.json holds only hashes: the CLI never reads a key from it, and says so', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-cli-data-'));
+  // Even an old plaintext file is not read: the key comes from --key or the environment.
+  fs.writeFileSync(path.join(dataDir, 'keys.json'), JSON.stringify(KEYS));
+  const run = await cli(['list', '--json'], { TOUCHPOINT_DATA_DIR: dataDir, TOUCHPOINT_URL: url });
+  expect(run.code).toBe(1);
+  expect(run.err).toContain('no admin key: pass --key or set TOUCHPOINT_ADMIN_KEY');
+  expect(run.err).toContain(`${path.join(dataDir, 'keys.json')} keeps only the SHA-256 of the keys`);
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -179,7 +187,7 @@ test('no admin key anywhere: says where it looked', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-cli-empty-'));
   const run = await cli(['list', '--url', url], { TOUCHPOINT_DATA_DIR: dataDir });
   expect(run.code).toBe(1);
-  expect(run.err).toContain('no admin key: pass --key, set TOUCHPOINT_ADMIN_KEY');
+  expect(run.err).toContain('no admin key: pass --key or set TOUCHPOINT_ADMIN_KEY');
   expect(run.err).toContain(path.join(dataDir, 'keys.json'));
   fs.rmSync(dataDir, { recursive: true, force: true });
 });

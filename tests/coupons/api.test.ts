@@ -197,7 +197,7 @@ describe('admin reads', () => {
       redemption: { via: 'api', orderId: 'o-1' },
     });
     expect((await t.admin('/v1/coupons/0000-0000-0000')).status).toBe(404);
-    expect((await t.admin(`/v1/coupons/${code}`, KEYS.writeKey)).status).toBe(401);
+    expect((await t.admin(`/v1/coupons/${code}`, KEYS.writeKey)).status).toBe(403);
   });
 
   test('GET /v1/coupons/campaigns/:campaign: issued, redeemed, rate and value, overall and per step', async () => {
@@ -240,7 +240,7 @@ describe('admin reads', () => {
       steps: [],
     });
     expect((await t.admin('/v1/coupons/campaigns/nope')).status).toBe(404);
-    expect((await t.admin('/v1/coupons/campaigns/classes', KEYS.writeKey)).status).toBe(401);
+    expect((await t.admin('/v1/coupons/campaigns/classes', KEYS.writeKey)).status).toBe(403);
   });
 
   test('GET /v1/journeys/:id/coupons: per issueCoupon step, earlier versions’ steps included', async () => {
@@ -299,7 +299,7 @@ describe('admin reads', () => {
       ],
     });
     expect((await t.admin('/v1/journeys/nope/coupons')).status).toBe(404);
-    expect((await t.admin('/v1/journeys/birthday/coupons', KEYS.writeKey)).status).toBe(401);
+    expect((await t.admin('/v1/journeys/birthday/coupons', KEYS.writeKey)).status).toBe(403);
   });
 });
 

@@ -175,13 +175,13 @@ describe('GET /v1/customers', () => {
     expect(other.body).toMatchObject({ customer: 'anon:pos-2', merges: [], conflicts: [expect.any(Object)] });
   });
 
-  test('404 for an unknown customer; 401 without the admin key', async () => {
+  test('404 for an unknown customer; 403 for the write key, 401 without a key', async () => {
     const missing = await admin('/v1/customers/nobody');
     expect(missing.status).toBe(404);
     expect(missing.body.error).toBe('not_found');
     expect((await admin('/v1/customers/nobody/merges')).status).toBe(404);
     const write = await request(t.app).get('/v1/customers/web-1').set('Authorization', bearer(KEYS.writeKey));
-    expect(write.status).toBe(401);
+    expect(write.status).toBe(403);
     expect((await request(t.app).get('/v1/customers?memberId=CY001')).status).toBe(401);
   });
 });

@@ -358,7 +358,7 @@ describe('enrolment', () => {
       }
     });
 
-    test('400 with field paths, 404 for an unknown journey, 401 without the admin key', async () => {
+    test('400 with field paths, 404 for an unknown journey, 403 for the write key (role ingest)', async () => {
       const before = (await app.jobs()).length;
       const bad = await post('enrol-target', { customers: ['ok', '', 5, ' pad'], extra: 1 });
       expect(bad.status).toBe(400);
@@ -384,7 +384,7 @@ describe('enrolment', () => {
         .post('/v1/journeys/enrol-target/enrol')
         .set({ authorization: bearer(KEYS.writeKey) })
         .send({ customers: ['a'] });
-      expect(writeKey.status).toBe(401);
+      expect(writeKey.status).toBe(403);
       expect(await app.jobs()).toHaveLength(before);
     });
 

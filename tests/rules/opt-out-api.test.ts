@@ -131,7 +131,7 @@ describe('opt-out paths over HTTP (real Redis)', () => {
       expect(
         (await request(t.app).get('/v1/customers/c1/consent').set('Authorization', basic(KEYS.writeKey)))
           .status,
-      ).toBe(401);
+      ).toBe(403);
     });
   });
 

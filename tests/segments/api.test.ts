@@ -87,7 +87,7 @@ test('GET /v1/segments/:id/members pages through the members with a cursor', asy
   });
 });
 
-test('404 for an unknown segment, 400 for a bad cursor or limit, 401 without the admin key', async () => {
+test('404 for an unknown segment, 400 for a bad cursor or limit, 403 for the write key, 401 without a key', async () => {
   for (const url of ['/v1/segments/nope', '/v1/segments/nope/members']) {
     const res = await get(url);
     expect(res.status).toBe(404);
@@ -104,6 +104,6 @@ test('404 for an unknown segment, 400 for a bad cursor or limit, 401 without the
     ],
   });
   expect((await get('/v1/segments/high-value/members?limit=0')).status).toBe(400);
-  expect((await get('/v1/segments', KEYS.writeKey)).status).toBe(401);
+  expect((await get('/v1/segments', KEYS.writeKey)).status).toBe(403);
   expect((await request(t.app).get('/v1/segments')).status).toBe(401);
 });

@@ -4,6 +4,7 @@ import pino from 'pino';
 import type { ApiKeys } from '../../config/keys';
 import type { Journey } from '../../language/types';
 import { EVENTS_QUEUE, eventJobId, type IngestEvent } from '../../queues/events';
+import { RedisAuditLog } from '../../audit-log/redis-audit-log';
 import { createApp, type AppDeps } from '../../server/app';
 import { deleteKeys, testRedis, uniquePrefix } from '../support/redis';
 
@@ -38,6 +39,8 @@ export interface TestApp {
   queue: Queue<IngestEvent>;
   /** The queue's BullMQ prefix, for workers that should consume it. */
   prefix: string;
+  /** The app's audit log, on the test Redis under `prefix`. */
+  auditLog: RedisAuditLog;
   /** Lines the app logged (pino JSON). */
   logs: string[];
   /** Every job on the queue, in the order added. */
@@ -54,12 +57,14 @@ export async function startTestApp(overrides: Partial<AppDeps> = {}): Promise<Te
 
   const logs: string[] = [];
   const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(line) });
+  const auditLog = new RedisAuditLog(connection, prefix);
   const app = createApp({
     keys: KEYS,
     eventsQueue: queue,
     health: async () => ({ temporal: true, redis: true, workers: true }),
     journeys: { list: () => JOURNEYS, get: (id) => JOURNEYS.find((j) => j.id === id) },
     runs: { describe: async () => null },
+    auditLog,
     logger,
     ...overrides,
   });
@@ -68,6 +73,7 @@ export async function startTestApp(overrides: Partial<AppDeps> = {}): Promise<Te
     app,
     queue,
     prefix,
+    auditLog,
     logs,
     jobs: async () => (await queue.getJobs(['waiting'], 0, -1, true)).filter((job) => job !== undefined),
     job: (messageId) => queue.getJob(eventJobId(messageId)),

@@ -13,6 +13,8 @@ import {
   type WebhookSender,
 } from '../../activities';
 import type { JourneyActivities } from '../../activities/types';
+import { CustomerEventKeys } from '../../audit/customer-event-keys';
+import { CustomerEventLog } from '../../audit/customer-events';
 import { projectRoot } from '../../config/settings';
 import { SignedTokens } from '../../config/signed-tokens';
 import { CouponStore } from '../../coupons/store';
@@ -47,6 +49,7 @@ import { SegmentEngine } from '../../segmentation/engine';
 import { SegmentKeys } from '../../segmentation/keys';
 import { SegmentMergeParticipant } from '../../segmentation/merge';
 import { loadSegments } from '../../segmentation/load';
+import { journeySinks } from '../../observability/journey-sinks';
 import { createRules } from '../../rules';
 import { parseRulesConfig } from '../../rules/config';
 import { outboxLines } from './outbox';
@@ -149,6 +152,11 @@ export async function startEngine(options: EngineOptions) {
   });
   const taskQueue = uniquePrefix('tq');
   const coupons = new CouponStore(redis, prefix);
+  // The router logs every event it routes per customer (their timeline), as in production.
+  const customerEvents = new CustomerEventLog(redis, new CustomerEventKeys(prefix), {
+    cipher,
+    sensitive: profilesConfig.sensitive,
+  });
   const rulesConfig = parseRulesConfig(options.rules ?? { quietHours: false });
   const admission = new EntryAdmission(redis, keys, {
     maxPerCustomer: rulesConfig.journeys?.maxPerCustomer,
@@ -197,6 +205,8 @@ export async function startEngine(options: EngineOptions) {
     taskQueue,
     workflowBundle: await workflowBundle(),
     activities: options.wrapActivities ? options.wrapActivities(real) : real,
+    // The workflows report each step to this sink (counted and logged in production).
+    sinks: journeySinks(),
   });
   const running = worker.run();
   // With segments, their events go through a real `events` queue and router worker.
@@ -232,6 +242,7 @@ export async function startEngine(options: EngineOptions) {
     segments,
     computedTraits,
     identity,
+    customerEvents,
   };
   const routerWorker = eventsQueue
     ? createRouterWorker({ ...routerDeps, connection: redis, prefix: bullPrefix, redis, keys })
@@ -254,6 +265,10 @@ export async function startEngine(options: EngineOptions) {
     admission,
     redis,
     cipher,
+    /** The coupons the journeys issue. */
+    coupons,
+    /** The router's per-customer event log (audit/customer-events.ts). */
+    customerEvents,
     /** The identity resolver (with `options.identity`). */
     identity,
     /** The segment engine (with `options.segments`) and the `events` queue its events go to. */

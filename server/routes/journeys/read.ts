@@ -4,6 +4,7 @@ import type { Journey } from '../../../language/types';
 import { diffVersions, stepChanges } from '../../../registry/diff';
 import { summariseResults } from '../../../registry/results';
 import type { JourneyListing } from '../../../registry/store';
+import type { Access } from '../../auth';
 import { ApiError } from '../../errors';
 import { route, versionParam, type JourneyRegistryApi } from './shared';
 
@@ -29,12 +30,14 @@ const noVersion = (id: string, version: number) =>
  * Reading the registry: journeys with their status, versions (with what changed), one version's
  * source, a diff between two, the lifecycle history, the draft and the counters per version.
  */
-export function registryReadRouter(registry: JourneyRegistryApi): Router {
+export function registryReadRouter(registry: JourneyRegistryApi, access: Access): Router {
   const { store } = registry;
   const router = express.Router();
+  const read = access.require('journeys:read');
 
   router.get(
     '/',
+    read,
     route(async (_req, res) => {
       const listed = await store.list();
       res.json({ journeys: await Promise.all(listed.map((l) => listingView(registry, l))) });
@@ -43,6 +46,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const [state, latest] = await Promise.all([store.state(id), store.latest(id)]);
@@ -57,6 +61,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id/status',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const state = await store.state(id);
@@ -77,6 +82,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id/versions',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const [state, records] = await Promise.all([store.state(id), store.versions(id)]);
@@ -97,6 +103,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id/versions/:version',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const version = versionParam(param(req.params, 'version'), 'version');
@@ -117,6 +124,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id/diff',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const state = await store.state(id);
@@ -134,6 +142,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id/history',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const history = await store.history(id);
@@ -144,6 +153,7 @@ export function registryReadRouter(registry: JourneyRegistryApi): Router {
 
   router.get(
     '/:id/draft',
+    read,
     route(async (req, res) => {
       const id = param(req.params, 'id');
       const draft = await store.draft(id);

@@ -1,8 +1,9 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { z } from 'zod';
 import type { JourneyLifecycle } from '../../../registry/lifecycle';
 import { RegistryError } from '../../../registry/errors';
 import type { JourneyStore } from '../../../registry/store';
+import { BOOTSTRAP_ADMIN_KEY_ID, principalOf } from '../../auth';
 import { ApiError, invalidRequest } from '../../errors';
 
 /** What the journey registry routes need: the store, the lifecycle service, the counters. */
@@ -16,12 +17,16 @@ export interface JourneyRegistryApi {
 }
 
 export const ACTOR_HEADER = 'X-Touchpoint-Actor';
-export const DEFAULT_ACTOR = 'admin';
 const MAX_ACTOR_LENGTH = 200;
 
-/** Who acts: the `X-Touchpoint-Actor` header (trimmed), `admin` when absent. */
-export function actorOf(header: string | undefined): string {
-  if (header === undefined) return DEFAULT_ACTOR;
+/**
+ * Who acts, as the journey's history records it: the principal's name. The bootstrap admin key is
+ * shared, so with it the `X-Touchpoint-Actor` header (trimmed) names the person, `admin` by default.
+ */
+export function actorOf(req: Request, res: Response): string {
+  const principal = principalOf(res);
+  const header = req.get(ACTOR_HEADER);
+  if (principal.keyId !== BOOTSTRAP_ADMIN_KEY_ID || header === undefined) return principal.name;
   const actor = header.trim();
   if (actor === '' || actor.length > MAX_ACTOR_LENGTH || /[\p{Cc}]/u.test(actor)) {
     throw invalidRequest([

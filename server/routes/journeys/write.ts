@@ -1,11 +1,15 @@
-import express, { type Router } from 'express';
+import { createHash } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
+import type { AuditLog } from '../../../audit-log/types';
 import { TEMPLATE_NAME } from '../../../language/catalog';
+import type { Access } from '../../auth';
+import type { PublishRequestBody } from '../approvals';
+import { auditChange } from '../audit-log';
 import { jsonBody } from '../../json-body';
 import { validateBody } from '../validate-body';
 import {
   actorOf,
-  ACTOR_HEADER,
   formatField,
   journeyIdParam,
   optionalJson,
@@ -58,15 +62,32 @@ const migrateSchema = z.object({
  * recorded with who (`X-Touchpoint-Actor`, default `admin`), when and why; a rejected request
  * changes nothing.
  */
-export function registryWriteRouter(registry: JourneyRegistryApi): Router {
+export interface WriteRouterOptions {
+  /** Every change made here is appended (journey.draft, .publish, .pause, .resume, .stop, .migrate). */
+  auditLog: AuditLog;
+  /**
+   * Four-eyes (docs/access.md): when set, a publish is not made but requested (202); a second
+   * person approves it through /v1/approvals.
+   */
+  requestPublish?: (req: Request, res: Response, id: string, body: PublishRequestBody) => Promise<void>;
+}
+
+export function registryWriteRouter(
+  registry: JourneyRegistryApi,
+  access: Access,
+  { requestPublish, auditLog }: WriteRouterOptions,
+): Router {
   const { store, lifecycle } = registry;
   const changed = async () => {
     await registry.onChange?.();
   };
   const router = express.Router();
+  const draft = access.require('journeys:draft');
+  const publish = access.require('journeys:publish');
 
   router.post(
     '/validate',
+    draft,
     ...jsonBody(BODY_LIMIT),
     route(async (req, res) => {
       const body = validateBody(validateSchema, req.body);
@@ -81,25 +102,33 @@ export function registryWriteRouter(registry: JourneyRegistryApi): Router {
 
   router.put(
     '/:id/draft',
+    draft,
     ...jsonBody(BODY_LIMIT),
     route(async (req, res) => {
       const id = journeyIdParam(String(req.params.id));
-      const by = actorOf(req.get(ACTOR_HEADER));
+      const by = actorOf(req, res);
       const body = validateBody(draftSchema, req.body);
-      const draft = await store.saveDraft(id, body.source, { format: body.format, by });
+      const saved = await store.saveDraft(id, body.source, { format: body.format, by });
       await changed();
-      res.json(draft);
+      await auditChange(auditLog, req, res, {
+        action: 'journey.draft',
+        target: `journey:${id}`,
+        detail: { sourceSha256: sha256(body.source) },
+      });
+      res.json(saved);
     }),
   );
 
   router.post(
     '/:id/publish',
+    publish,
     optionalJson,
     express.json({ limit: BODY_LIMIT }),
     route(async (req, res) => {
       const id = journeyIdParam(String(req.params.id));
-      const by = actorOf(req.get(ACTOR_HEADER));
+      const by = actorOf(req, res);
       const body = validateBody(publishSchema, req.body);
+      if (requestPublish) return requestPublish(req, res, id, body);
       const result = await lifecycle.publish(id, { ...body, by });
       if (!result.ok) {
         const count = result.issues.length === 1 ? '1 problem' : `${result.issues.length} problems`;
@@ -111,7 +140,16 @@ export function registryWriteRouter(registry: JourneyRegistryApi): Router {
         });
         return;
       }
-      if (result.created) await changed();
+      if (result.created) {
+        await changed();
+        // Publishing the latest version's source again changes nothing, and is not audited.
+        await auditChange(auditLog, req, res, {
+          action: 'journey.publish',
+          target: `journey:${result.id}@${result.version}`,
+          ...(body.note ? { reason: body.note } : {}),
+          detail: { status: result.status, fromDraft: body.source === undefined },
+        });
+      }
       res.status(result.created ? 201 : 200).json({
         id: result.id,
         version: result.version,
@@ -125,14 +163,21 @@ export function registryWriteRouter(registry: JourneyRegistryApi): Router {
   for (const action of ['pause', 'resume'] as const) {
     router.post(
       `/:id/${action}`,
+      publish,
       optionalJson,
       express.json({ limit: '16kb' }),
       route(async (req, res) => {
         const id = String(req.params.id);
-        const by = actorOf(req.get(ACTOR_HEADER));
+        const by = actorOf(req, res);
         const { reason } = validateBody(reasonSchema, req.body);
         const result = await lifecycle[action](id, { by, reason: reason || undefined });
         await changed();
+        await auditChange(auditLog, req, res, {
+          action: `journey.${action}`,
+          target: `journey:${id}`,
+          ...(reason ? { reason } : {}),
+          detail: { status: result.status, version: result.version },
+        });
         res.json(result);
       }),
     );
@@ -140,30 +185,48 @@ export function registryWriteRouter(registry: JourneyRegistryApi): Router {
 
   router.post(
     '/:id/stop',
+    publish,
     optionalJson,
     express.json({ limit: '16kb' }),
     route(async (req, res) => {
       const id = String(req.params.id);
-      const by = actorOf(req.get(ACTOR_HEADER));
+      const by = actorOf(req, res);
       const { reason } = validateBody(stopSchema, req.body);
       const result = await lifecycle.stop(id, { by, reason });
       await changed();
+      await auditChange(auditLog, req, res, {
+        action: 'journey.stop',
+        target: `journey:${id}`,
+        reason,
+        detail: { status: result.status, version: result.version, stopped: result.stopped },
+      });
       res.json(result);
     }),
   );
 
   router.post(
     '/:id/migrate',
+    publish,
     ...jsonBody(BODY_LIMIT),
     route(async (req, res) => {
       const id = String(req.params.id);
-      const by = actorOf(req.get(ACTOR_HEADER));
+      const by = actorOf(req, res);
       const body = validateBody(migrateSchema, req.body);
       const result = await lifecycle.migrate(id, { ...body, by });
       await changed();
+      await auditChange(auditLog, req, res, {
+        action: 'journey.migrate',
+        target: `journey:${id}@${body.to}`,
+        reason: body.reason,
+        detail: { from: body.from, to: body.to, migrated: result.migrated, mapping: body.mapping },
+      });
       res.json(result);
     }),
   );
 
   return router;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
 }

@@ -14,7 +14,11 @@ afterEach(() => h.stop());
 const list = (query = '') =>
   request(h.app).get(`/v1/deliveries/dead-letters${query}`).set('Authorization', admin);
 const replay = (jobId: string, channel = 'sms') =>
-  request(h.app).post(`/v1/deliveries/dead-letters/${channel}/${jobId}/replay`).set('Authorization', admin);
+  request(h.app)
+    .post(`/v1/deliveries/dead-letters/${channel}/${jobId}/replay`)
+    .set('Authorization', admin)
+    .send({ reason: 'gateway fixed' });
+const audited = async () => (await h.auditLog.list({})).entries;
 
 test('a permanent failure is a dead letter at once: listed with its message, error and 1 attempt', async () => {
   h.status = 400;
@@ -102,9 +106,27 @@ test('replay sends the message once more, exactly once; the touch goes failed â†
   expect((await h.touch(message)).status).toBe('failed');
 
   h.status = 200;
+  const noReason = await request(h.app)
+    .post(`/v1/deliveries/dead-letters/sms/${job.id}/replay`)
+    .set('Authorization', admin);
+  expect(noReason.status).toBe(400);
+  expect(noReason.body.issues).toEqual([
+    { path: 'reason', message: 'is required: say why it is sent again' },
+  ]);
+  expect(await audited()).toEqual([]);
   const res = await replay(job.id!);
   expect(res.status).toBe(202);
   expect(res.body).toEqual({ channel: 'sms', jobId: job.id, replayed: 1 });
+  expect(await audited()).toEqual([
+    expect.objectContaining({
+      seq: 1,
+      actor: { name: 'admin', keyId: 'bootstrap-admin', role: 'admin' },
+      action: 'dead-letter.replay',
+      target: `dead-letter:sms/${job.id}`,
+      reason: 'gateway fixed',
+      from: expect.objectContaining({ via: 'api' }),
+    }),
+  ]);
   const done = await h.finished(message, 'completed');
   expect(done.job.returnvalue).toBe('sent');
 
@@ -118,6 +140,8 @@ test('replay sends the message once more, exactly once; the touch goes failed â†
   expect((await replay(job.id!)).status).toBe(409);
   expect((await replay('touch-unknown')).status).toBe(404);
   expect(h.webhook.requests).toHaveLength(2);
+  // Refused replays are not in the audit log.
+  expect(await audited()).toHaveLength(1);
 });
 
 test('replay of a message that did go out (marker `sent`) completes as already sent, sending nothing', async () => {
@@ -147,6 +171,7 @@ test('two replays at once: one is taken, the other refused, and the message goes
   h.status = 200;
   const answers = await Promise.all([replay(job.id!), replay(job.id!)]);
   expect(answers.map((a) => a.status).sort()).toEqual([202, 409]);
+  expect(await audited()).toHaveLength(1);
   await h.finished(message, 'completed');
   await sleep(200);
   expect(h.webhook.requests).toHaveLength(2);
@@ -159,16 +184,32 @@ test('bulk replay puts back every dead letter of a channel', async () => {
   for (const m of messages) await h.finished(m, 'failed');
 
   h.status = 200;
-  const res = await request(h.app).post('/v1/deliveries/dead-letters/sms/replay').set('Authorization', admin);
+  const res = await request(h.app)
+    .post('/v1/deliveries/dead-letters/sms/replay?reason=provider%20outage%20over')
+    .set('Authorization', admin);
   expect(res.status).toBe(202);
   expect(res.body).toEqual({ channel: 'sms', replayed: 4 });
+  expect(await audited()).toEqual([
+    expect.objectContaining({
+      action: 'dead-letter.replay',
+      target: 'dead-letters:sms',
+      reason: 'provider outage over',
+      detail: { replayed: 4 },
+    }),
+  ]);
   for (const m of messages) await h.finished(m, 'completed');
   await sleep(200);
   expect(h.webhook.requests).toHaveLength(8);
   expect((await list()).body.deadLetters).toEqual([]);
   expect(
-    (await request(h.app).post('/v1/deliveries/dead-letters/fax/replay').set('Authorization', admin)).status,
+    (
+      await request(h.app)
+        .post('/v1/deliveries/dead-letters/fax/replay')
+        .set('Authorization', admin)
+        .send({ reason: 'x' })
+    ).status,
   ).toBe(404);
+  expect(await audited()).toHaveLength(1);
 });
 
 test('discard needs a reason, removes the dead letter and logs the reason', async () => {
@@ -182,6 +223,7 @@ test('discard needs a reason, removes the dead letter and logs the reason', asyn
   const noReason = await discard();
   expect(noReason.status).toBe(400);
   expect(noReason.body.issues[0].path).toBe('reason');
+  expect(await audited()).toEqual([]);
 
   const res = await discard().send({ reason: 'number no longer in service' });
   expect(res.status).toBe(200);
@@ -200,12 +242,20 @@ test('discard needs a reason, removes the dead letter and logs the reason', asyn
   expect(logged).toMatchObject({ jobId: job.id, reason: 'number no longer in service' });
 
   expect((await discard().query({ reason: 'again' })).status).toBe(404);
+  expect(await audited()).toEqual([
+    expect.objectContaining({
+      action: 'dead-letter.discard',
+      target: `dead-letter:sms/${job.id}`,
+      reason: 'number no longer in service',
+    }),
+  ]);
+  expect((await h.auditLog.verify()).ok).toBe(true);
 });
 
-test('the dead-letter routes need the admin key', async () => {
+test('the dead-letter routes need a key whose role reads runs: 401 without one, 403 for the write key', async () => {
   expect((await request(h.app).get('/v1/deliveries/dead-letters')).status).toBe(401);
   expect((await request(h.app).get('/v1/deliveries/dead-letters').set('Authorization', write)).status).toBe(
-    401,
+    403,
   );
 });
 

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import pino, { type Logger } from 'pino';
+import { RedisAuditLog } from '../../../audit-log/redis-audit-log';
 import { SignedTokens } from '../../../config/signed-tokens';
 import { DeadLetters } from '../../../delivery/dead-letters';
 import type { DeliveryMessage } from '../../../delivery/message';
@@ -37,12 +38,14 @@ export class Harness extends DeliveryHarness {
     logger: this.logger,
   });
   readonly deadLetters = new DeadLetters(this.redis, this.queues, this.touches, this.logger);
+  readonly auditLog = new RedisAuditLog(this.redis, this.keyPrefix);
   readonly app = createApp({
     keys: KEYS,
     eventsQueue: this.events,
     health: async () => ({ redis: true }),
     journeys: { list: () => [], get: () => undefined },
     runs: { describe: async () => null },
+    auditLog: this.auditLog,
     logger: this.logger,
     deliveries: {
       deadLetters: this.deadLetters,
