@@ -1,6 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { AccessKeys } from './keys';
+import { sha256Hex } from './key-store';
+import { AccessStore, newRecordId } from './keys';
 
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected'] as const;
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
@@ -66,17 +65,7 @@ return 0
 `;
 
 /** Four-eyes publishing: requests to publish a journey source, approved or rejected by someone else. */
-export class PublishApprovals {
-  private readonly keys: AccessKeys;
-
-  constructor(
-    private readonly redis: Redis,
-    prefix: string,
-    private readonly now: () => Date = () => new Date(),
-  ) {
-    this.keys = new AccessKeys(prefix);
-  }
-
+export class PublishApprovals extends AccessStore {
   async request(input: {
     journeyId: string;
     source: string;
@@ -87,10 +76,10 @@ export class PublishApprovals {
   }): Promise<PublishApproval> {
     const now = this.now();
     const approval: PublishApproval = {
-      id: `a_${randomBytes(9).toString('base64url')}`,
+      id: newRecordId('a'),
       journeyId: input.journeyId,
       source: input.source,
-      sourceSha256: createHash('sha256').update(input.source).digest('hex'),
+      sourceSha256: sha256Hex(input.source),
       format: input.format,
       ...(input.note ? { note: input.note } : {}),
       requestedBy: input.requestedBy,

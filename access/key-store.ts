@@ -1,8 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import { isRole, type Role } from './permissions';
 import type { KeyResolver, Principal } from './principal';
-import { AccessKeys } from './keys';
+import { AccessStore, newRecordId } from './keys';
 
 /** An API key as stored: who holds it and what it may do; never the secret. */
 export interface ApiKeyRecord {
@@ -59,24 +58,14 @@ export function newSecret(role: Role): string {
  * nothing. A rotation adds a secret and gives the old ones a grace period, so clients can switch
  * without downtime; a revocation takes effect at once.
  */
-export class KeyStore implements KeyResolver {
-  private readonly keys: AccessKeys;
-
-  constructor(
-    private readonly redis: Redis,
-    prefix: string,
-    private readonly now: () => Date = () => new Date(),
-  ) {
-    this.keys = new AccessKeys(prefix);
-  }
-
+export class KeyStore extends AccessStore implements KeyResolver {
   async create(input: {
     name: string;
     role: Role;
     createdBy: string;
     expiresAt?: string;
   }): Promise<{ key: ApiKeyView; secret: string }> {
-    const id = `k_${randomBytes(9).toString('base64url')}`;
+    const id = newRecordId('k');
     const now = this.now();
     const record: ApiKeyRecord = {
       id,

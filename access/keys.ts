@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
 /** The Redis keys of API keys, console sessions and publish approvals, under the installation prefix. */
 export class AccessKeys {
   constructor(readonly prefix: string) {}
@@ -39,4 +42,22 @@ export class AccessKeys {
   approval(approvalId: string): string {
     return `${this.prefix}:access:approval:${approvalId}`;
   }
+}
+
+/** What the API key store and the publish approvals share: Redis, their keys, a clock tests can set. */
+export abstract class AccessStore {
+  protected readonly keys: AccessKeys;
+
+  constructor(
+    protected readonly redis: Redis,
+    prefix: string,
+    protected readonly now: () => Date = () => new Date(),
+  ) {
+    this.keys = new AccessKeys(prefix);
+  }
+}
+
+/** `<kind>_<9 random bytes, base64url>`: a new API key (`k`) or publish approval (`a`) id. */
+export function newRecordId(kind: 'k' | 'a'): string {
+  return `${kind}_${randomBytes(9).toString('base64url')}`;
 }

@@ -1,25 +1,9 @@
 import type { Client } from '@temporalio/client';
 import { FAILED_EXECUTION_STATUSES, runsQuery } from './run-queries';
+import type { VersionCounts } from './run-types';
 
-/** How many customers a journey version has, where and how they ended (from Temporal visibility). */
-export interface VersionCounts {
-  version: number;
-  /** Running customers at each step of the version, by step id (0 for an empty step). */
-  steps: Record<string, number>;
-  /** Every run of the version: running and ended, whatever the outcome. */
-  entered: number;
-  running: number;
-  converted: number;
-  completed: number;
-  exited: number;
-  /** Runs Temporal reports Failed, TimedOut or Terminated: they did not end by the journey's logic. */
-  failed: number;
-  /**
-   * Failed runs an operator retried (POST …/retry). Temporal keeps a reset run's failed execution
-   * beside the new one; it is taken out of `failed` and `entered`, the new run counts as what it is.
-   */
-  retried: number;
-}
+// Declared in run-types.ts, which the console imports.
+export type { VersionCounts };
 
 /** A version to count: its number and the ids of its steps. */
 export interface VersionShape {

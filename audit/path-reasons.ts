@@ -1,9 +1,10 @@
 import { conditionSummary, formatDuration } from '../language/graph';
 import type { Journey, Step } from '../language/types';
 import type { PathEntry } from '../workflows/definitions';
+import type { ExplainedEntry } from './run-types';
 
-/** A path entry with the sentence an auditor reads: why the run went where it went. */
-export type ExplainedEntry = PathEntry & { reason: string };
+// Declared in run-types.ts, which the console imports.
+export type { ExplainedEntry };
 
 /** Skip reasons as people say them (rules/touch-rules.ts, activities/send-message.ts). */
 const SKIPS: Record<string, string> = {

@@ -3,34 +3,15 @@ import type { DeliveryMessage } from '../delivery/message';
 import { maskAddress } from '../delivery/mask-address';
 import type { PathEntry } from '../workflows/definitions';
 import { ContentMasker } from './masked-content';
+import type { RunMessage } from './run-types';
 
 /*
  * What a run sent, from the touch records of its send steps, and the personal data in it and in
  * its path masked for answers without `?reveal=true` (audit/masked-content.ts).
  */
 
-/** A message the run sent (or skipped), from the touch record; personal data masked unless revealed. */
-export interface RunMessage {
-  stepId: string;
-  idempotencyKey: string;
-  channel: string;
-  template: string;
-  /** queued, sent, delivered, opened, clicked, failed, skipped:<reason> */
-  status: string;
-  at: string;
-  sentAt: string | null;
-  deliveredAt: string | null;
-  openedAt: string | null;
-  clickedAt: string | null;
-  failedAt: string | null;
-  error: string | null;
-  locale: string | null;
-  to: string | null;
-  subject: string | null;
-  body: string | null;
-  /** True when `to`, `subject` and `body` are shown masked. */
-  masked: boolean;
-}
+// Declared in run-types.ts, which the console imports.
+export type { RunMessage };
 
 /**
  * The idempotency keys of the run's send steps: recorded on the entry once the step is done,

@@ -1,4 +1,5 @@
 import { journeyIdKey, journeyVersionKey, stepKey } from '../runtime/search-attributes';
+import type { RunStatusFilter } from './run-types';
 
 /*
  * Temporal visibility queries over journey runs, by the search attributes every run carries
@@ -6,9 +7,8 @@ import { journeyIdKey, journeyVersionKey, stepKey } from '../runtime/search-attr
  * which a finished run sets to `(<status>)` (workflows/journey.ts).
  */
 
-/** What a run is, as the API counts and lists runs. */
-export const RUN_STATUSES = ['running', 'converted', 'completed', 'exited', 'failed'] as const;
-export type RunStatusFilter = (typeof RUN_STATUSES)[number];
+// Declared in run-types.ts, which the console imports.
+export { RUN_STATUSES, type RunStatusFilter } from './run-types';
 
 /** Temporal's closed statuses that count as `failed`: the run did not end by its own logic. */
 export const FAILED_EXECUTION_STATUSES = ['Failed', 'TimedOut', 'Terminated'] as const;

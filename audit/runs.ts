@@ -12,11 +12,20 @@ import {
   type RunState,
   type StopSignal,
 } from '../workflows/definitions';
-import { JourneyCounts, type VersionCounts, type VersionShape } from './journey-counts';
-import { maskEntry, messageView, sendKeys, type RunMessage, type Secrets } from './run-messages';
-import { explainPath, type ExplainedEntry } from './path-reasons';
+import { JourneyCounts, type VersionShape } from './journey-counts';
+import { maskEntry, messageView, sendKeys, type Secrets } from './run-messages';
+import { explainPath } from './path-reasons';
 import { decodeCursor, encodeCursor } from './run-cursor';
-import { runStatusOf, runsQuery, type RunFilter, type RunStatusFilter } from './run-queries';
+import { runStatusOf, runsQuery, type RunFilter } from './run-queries';
+import type {
+  ExplainedState,
+  PendingActivityView,
+  RunListItem,
+  RunMessage,
+  RunPage,
+  RunView,
+  VersionCounts,
+} from './run-types';
 import { LocalClaims, type ClaimStore } from './retry-claims';
 import {
   closeFailure,
@@ -26,77 +35,8 @@ import {
   type RetryOutcome,
 } from './run-retry';
 
-/** A run's status as the API reports it (run-queries.ts `runStatusOf`). */
-export type RunStatusName = RunStatusFilter | 'canceled';
-
-/** An activity Temporal is running or retrying for the run (not local activities). */
-export interface PendingActivityView {
-  activityId: string;
-  activityType: string;
-  /** 1 for the first try; above 1 the activity has failed that many times minus one. */
-  attempt: number;
-  /** 0: unlimited. */
-  maximumAttempts: number;
-  /** SCHEDULED, STARTED, CANCEL_REQUESTED, PAUSED… */
-  state: string;
-  lastFailure: string | null;
-  lastAttemptAt: string | null;
-  /** When Temporal tries it again (while it waits out a retry backoff). */
-  nextAttemptAt: string | null;
-}
-
-/** A run's state with a reason on every path entry. */
-export type ExplainedState = Omit<RunState, 'path'> & { path: ExplainedEntry[] };
-
-export type { RunMessage };
-
-/** A customer's latest run of a journey, as operators and auditors read it. */
-export interface RunView {
-  workflowId: string;
-  runId: string;
-  /** Temporal's own status of the run: RUNNING, COMPLETED, FAILED, TERMINATED... */
-  temporalStatus: string;
-  startTime: string;
-  closeTime: string | null;
-  /** running, converted, completed, exited (from the run), failed (by Temporal), canceled. */
-  status: RunStatusName;
-  /** The journey version the run follows now (pinned at entry; an operator's migration changes it). */
-  version: number | null;
-  currentStep: string | null;
-  /** The run's own account of itself, each path entry with a `reason`; null when it cannot answer. */
-  state: ExplainedState | null;
-  /** When the run next does something by itself: its wait ends, or a failing activity is tried again. */
-  nextWakeAt: string | null;
-  pendingActivities: PendingActivityView[];
-  /** Why Temporal failed the run (message and causes), for failed runs. */
-  failure: string | null;
-  /** What POST …/retry would do: `reset` a failed run, reset its failing `activity`, or nothing. */
-  retry: 'reset' | 'activity' | null;
-  messages: RunMessage[];
-  /** Coupons the run issued, with their redemption. */
-  coupons: CouponView[];
-  /** The run in the Temporal Web UI, when one is known. */
-  temporalUiUrl: string | null;
-}
-
-/** One run in a listing. */
-export interface RunListItem {
-  customerId: string;
-  workflowId: string;
-  runId: string;
-  version: number | null;
-  /** The step it is at (running), or failed at; null once it ended by the journey's logic. */
-  step: string | null;
-  status: RunStatusName;
-  startTime: string | null;
-  closeTime: string | null;
-}
-
-export interface RunPage {
-  runs: RunListItem[];
-  /** Pass as `cursor` for the next page; null on the last. */
-  nextCursor: string | null;
-}
+// The answers' types are declared in run-types.ts, which the console imports.
+export type * from './run-types';
 
 export interface RunListQuery extends Omit<RunFilter, 'journeyId'> {
   pageSize: number;

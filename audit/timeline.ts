@@ -4,7 +4,7 @@ import type { CustomerIdentifier, IdentityResolver } from '../customers/identity
 import { SENSITIVE_TYPES } from '../customers/identifiers';
 import { maskValue } from '../customers/masking';
 import type { ProfileStore } from '../customers/profiles';
-import type { TouchLog, TouchRecord } from '../customers/touches';
+import { TOUCH_OUTCOME_FIELDS, touchFields, type TouchLog, type TouchRecord } from '../customers/touches';
 import { maskAddress } from '../delivery/mask-address';
 import type { DeliveryMessage } from '../delivery/message';
 import type { Journey } from '../language/types';
@@ -20,44 +20,10 @@ import {
 import type { CustomerEventLog, LoggedEvent } from './customer-events';
 import { ContentMasker } from './masked-content';
 import { explainEntry } from './path-reasons';
+import type { Timeline, TimelineItem } from './timeline-types';
 
-export const TIMELINE_KINDS = [
-  'event',
-  'step',
-  'touch',
-  'skip',
-  'coupon-issued',
-  'coupon-redeemed',
-  'consent',
-  'merge',
-] as const;
-export type TimelineKind = (typeof TIMELINE_KINDS)[number];
-
-/** One thing that happened to the customer. */
-export interface TimelineItem {
-  /** ISO-8601. */
-  at: string;
-  kind: TimelineKind;
-  journeyId?: string;
-  version?: number;
-  stepId?: string;
-  /** One line for people. */
-  summary: string;
-  detail: Record<string, unknown>;
-}
-
-export interface Timeline {
-  /** The customer asked for, after merges (the id it lives on as). */
-  customerId: string;
-  /** The id asked for, when it was merged into `customerId`. */
-  resolvedFrom?: string;
-  /** The ids merged into the customer; their events, runs and touches are in the timeline. */
-  aliases: string[];
-  /** Newest first. */
-  items: TimelineItem[];
-  /** More items matched than `limit`: ask again with `until` set to the last item's `at`. */
-  more: boolean;
-}
+// Declared in timeline-types.ts, which the console imports.
+export { TIMELINE_KINDS, type Timeline, type TimelineItem, type TimelineKind } from './timeline-types';
 
 export interface TimelineQuery {
   since?: Date;
@@ -474,7 +440,6 @@ function touchItem(
   masker: ContentMasker | undefined,
   reveal: boolean,
 ): TimelineItem {
-  const raw = touch as unknown as Record<string, string | undefined>;
   const where = {
     journeyId: touch.journeyId,
     version: touch.journeyVersion,
@@ -500,7 +465,6 @@ function touchItem(
   const message = parseMessage(touch);
   const shown = (text: string | null | undefined) =>
     text === null || text === undefined ? text : masker ? masker.text(text) : text;
-  const optional = (field: string) => (raw[field] === undefined ? {} : { [field]: raw[field] });
   return {
     at: touch.at,
     kind: 'touch',
@@ -518,16 +482,8 @@ function touchItem(
         subject: shown(message.subject),
         body: shown(message.body),
       }),
-      ...optional('sentAt'),
-      ...optional('deliveredAt'),
-      ...optional('openedAt'),
-      ...optional('clickedAt'),
-      ...optional('failedAt'),
-      ...optional('error'),
-      // The messageId of the event that led to the touch (when recorded).
-      ...optional('correlationId'),
-      ...optional('discardedAt'),
-      ...optional('discardReason'),
+      // correlationId: the messageId of the event that led to the touch (when recorded).
+      ...touchFields(touch, [...TOUCH_OUTCOME_FIELDS, 'correlationId', 'discardedAt', 'discardReason']),
     },
   };
 }

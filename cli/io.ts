@@ -28,3 +28,13 @@ export class CliError extends Error {
     super(message);
   }
 }
+
+/** Rows (the first a header) as columns two spaces apart; the last column is not padded. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return (
+    rows
+      .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))
+      .join('\n') + '\n'
+  );
+}

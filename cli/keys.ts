@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import type { ApiKeyView } from '../access/key-store';
 import { ROLES } from '../access/permissions';
 import { AdminClient, type ServerOptions } from './client';
-import { CliError, type CliIo } from './io';
+import { CliError, table, type CliIo } from './io';
 
 interface KeyAnswer {
   key: ApiKeyView;
@@ -101,13 +101,4 @@ export function registerKeysCommands(program: Command, io: CliIo): void {
 
 function secretText(headline: string, answer: KeyAnswer): string {
   return `${headline}\nsecret (shown only now; the server keeps only its hash):\n  ${answer.secret}\n`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return (
-    rows
-      .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))
-      .join('\n') + '\n'
-  );
 }

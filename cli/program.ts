@@ -6,7 +6,7 @@ import { parse as parseYaml } from 'yaml';
 import { toMermaid } from '../language/graph';
 import { projectRoot } from '../config/settings';
 import { AdminClient, type ServerOptions } from './client';
-import { CliError, processIo, type CliIo } from './io';
+import { CliError, processIo, table, type CliIo } from './io';
 import {
   checkJourneyFile,
   formatIssueLines,
@@ -370,15 +370,6 @@ function entrySummary(entry: unknown): string {
     return `schedule ${(e.schedule as { cron?: string }).cron ?? ''}`;
   if (e.api) return 'api';
   return '';
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return (
-    rows
-      .map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  '))
-      .join('\n') + '\n'
-  );
 }
 
 function plural(n: number, word: string): string {

@@ -1,6 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { CouponRequest, IssuedCoupon } from '../activities/types';
 import { newCouponCode, normaliseCouponCode, redemptionMessageId } from './codes';
+import type { CouponStatus, CouponView, Redemption, RedemptionVia } from './types';
+
+// Declared in types.ts, which the console imports.
+export type { CouponStatus, CouponView, Redemption, RedemptionVia };
 
 /**
  * Claims the idempotency key for a code and writes the coupon, atomically, with the counters of
@@ -42,38 +46,6 @@ for i = 2, 3 do
   redis.call('HINCRBY', KEYS[i], 'redeemedValue:' .. ARGV[1], ARGV[2])
 end
 return {'redeemed', unpack(redis.call('HGETALL', KEYS[1]))}`;
-
-export type CouponStatus = 'issued' | 'redeemed' | 'expired';
-
-/** How a redemption reached Touchpoint: `POST /v1/coupons/redeem`, or a `coupon_redeemed` event. */
-export type RedemptionVia = 'api' | 'event';
-
-export interface Redemption {
-  at: string;
-  via: RedemptionVia;
-  /** The messageId of the `coupon_redeemed` event that stands for this redemption. */
-  id: string;
-  /** Who presented the code (the API's `userId`, the event's customer), when known. */
-  userId?: string;
-  orderId?: string;
-  amount?: number;
-}
-
-/** A coupon as the admin API shows it. */
-export interface CouponView {
-  code: string;
-  campaign: string;
-  value: number;
-  currency: string;
-  /** `expired`: issued, not redeemed, and past `expiresAt`. */
-  status: CouponStatus;
-  issuedAt: string;
-  expiresAt: string;
-  /** The customer it was issued to. */
-  customerId: string;
-  journey: { id: string; version: number; stepId: string };
-  redemption: Redemption | null;
-}
 
 /** A coupon with its redemption. */
 export type RedeemedCoupon = CouponView & { redemption: Redemption };

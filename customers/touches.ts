@@ -81,6 +81,27 @@ export interface TouchRecord extends TouchedStep {
   correlationId?: string;
 }
 
+/** A touch's outcome times and error (RECORD_OUTCOME), in the order they come about. */
+export const TOUCH_OUTCOME_FIELDS = [
+  'sentAt',
+  'deliveredAt',
+  'openedAt',
+  'clickedAt',
+  'failedAt',
+  'error',
+] as const;
+
+/**
+ * The named fields the touch has, as stored and in the order named, for views that leave out
+ * what is not set. Names beyond TouchRecord's are read too (`discardedAt`, `discardReason`: markDiscarded).
+ */
+export function touchFields(touch: TouchRecord, fields: readonly string[]): Record<string, string> {
+  const raw = touch as unknown as Record<string, string | undefined>;
+  const found: Record<string, string> = {};
+  for (const field of fields) if (raw[field] !== undefined) found[field] = raw[field];
+  return found;
+}
+
 /** Every touch a journey makes: one Redis hash per idempotency key, indexed per customer. */
 export class TouchLog {
   constructor(

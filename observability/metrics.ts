@@ -1,5 +1,13 @@
 import type { Queue } from 'bullmq';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+} from 'prom-client';
 import { QueueStates } from './queue-states';
 
 /**
@@ -23,71 +31,62 @@ export class Metrics {
   readonly registry = new Registry();
 
   /** Events the API accepted (202), by Segment type: track, identify, ... */
-  readonly eventsReceived = new Counter({
+  readonly eventsReceived = this.counter({
     name: 'touchpoint_events_received_total',
     help: 'Events accepted by the ingestion API, by type',
     labelNames: ['type'] as const,
-    registers: [this.registry],
   });
 
   /** Router jobs by what routing did: entered, signalled, refused, unmatched, duplicate, failed. */
-  readonly eventsRouted = new Counter({
+  readonly eventsRouted = this.counter({
     name: 'touchpoint_events_routed_total',
     help: 'Events taken off the events queue by the router, by outcome',
     labelNames: ['outcome'] as const,
-    registers: [this.registry],
   });
 
-  readonly queueJobs = new Gauge({
+  readonly queueJobs = this.gauge({
     name: 'touchpoint_queue_jobs',
     help: 'Jobs on each BullMQ queue by state, read at scrape',
     labelNames: ['queue', 'state'] as const,
-    registers: [this.registry],
     collect: async () => this.collectQueues(),
   });
 
-  readonly queueLag = new Gauge({
+  readonly queueLag = this.gauge({
     name: 'touchpoint_queue_lag_seconds',
     help: 'Age of the oldest job waiting on each BullMQ queue (0 when none waits), read at scrape',
     labelNames: ['queue'] as const,
-    registers: [this.registry],
     collect: async () => this.collectQueues(),
   });
 
   /** Scrapes whose queue read failed (Redis down or slow): the queue series are absent from them. */
-  readonly queueReadErrors = new Counter({
+  readonly queueReadErrors = this.counter({
     name: 'touchpoint_queue_read_errors_total',
     help: 'Scrapes that could not read the BullMQ queues',
-    registers: [this.registry],
   });
 
-  readonly journeyEntries = new Counter({
+  readonly journeyEntries = this.counter({
     name: 'touchpoint_journey_entries_total',
     help: 'Runs started, by journey and version (once per run)',
     labelNames: ['journey', 'version'] as const,
-    registers: [this.registry],
   });
 
-  readonly journeySteps = new Counter({
+  readonly journeySteps = this.counter({
     name: 'touchpoint_journey_steps_total',
     help: 'Journey steps finished, by journey, step, step type and outcome',
     labelNames: ['journey', 'step', 'type', 'outcome'] as const,
-    registers: [this.registry],
   });
 
-  readonly journeyConversions = new Counter({
+  readonly journeyConversions = this.counter({
     name: 'touchpoint_journey_conversions_total',
     help: 'Runs that reached a goal (converted), by journey (once per run)',
     labelNames: ['journey'] as const,
-    registers: [this.registry],
   });
 
   /** Delivery worker attempts: sent, already_sent, retry, failed (refused for good), dead_letter. */
-  readonly deliveries = new Counter({
+  readonly deliveries = this.counter({
     name: 'touchpoint_deliveries_total',
     help: 'Delivery attempts by channel and outcome',
     labelNames: ['channel', 'outcome'] as const,
-    registers: [this.registry],
   });
 
   readonly activityDuration = new Histogram({
@@ -104,6 +103,15 @@ export class Metrics {
 
   constructor({ defaultMetrics = true }: MetricsOptions = {}) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });
+  }
+
+  // Every metric goes on this instance's registry, never prom-client's global one.
+  private counter<T extends string>(config: Omit<CounterConfiguration<T>, 'registers'>): Counter<T> {
+    return new Counter({ ...config, registers: [this.registry] });
+  }
+
+  private gauge<T extends string>(config: Omit<GaugeConfiguration<T>, 'registers'>): Gauge<T> {
+    return new Gauge({ ...config, registers: [this.registry] });
   }
 
   /** Queues whose depth and lag the gauges report (added once; the caller closes them). */

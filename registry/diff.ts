@@ -1,15 +1,9 @@
 import { createTwoFilesPatch } from 'diff';
 import type { Journey } from '../language/types';
-import type { StepChanges, VersionRecord } from './types';
+import type { StepChanges, VersionDiff, VersionRecord } from './types';
 
-/** What a diff between two versions answers: the source as a unified diff, and a step summary. */
-export interface VersionDiff {
-  id: string;
-  from: number;
-  to: number;
-  unified: string;
-  changes: StepChanges;
-}
+// Declared in types.ts, which the console imports.
+export type { VersionDiff };
 
 /** Fields compared one by one (steps, entry and exit have their own flags; version always differs). */
 const OWN_FIELDS = new Set(['id', 'version', 'steps', 'entry', 'exit']);

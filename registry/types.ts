@@ -82,6 +82,15 @@ export interface StepChanges {
   settingsChanged: string[];
 }
 
+/** What a diff between two versions answers: the source as a unified diff, and a step summary. */
+export interface VersionDiff {
+  id: string;
+  from: number;
+  to: number;
+  unified: string;
+  changes: StepChanges;
+}
+
 /** One journey with every published version: what a catalog is built from. */
 export interface StoredJourney {
   id: string;

@@ -1,11 +1,9 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { Issue } from './issue';
 
-/** One bad field of a request: `path` as a client would write it, e.g. `batch[2].properties.amount`. */
-export interface Issue {
-  path: string;
-  message: string;
-}
+// Declared in issue.ts, which the console imports.
+export type { Issue };
 
 /**
  * An error whose status, code and message are meant for the client. Anything else thrown in a

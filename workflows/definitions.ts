@@ -2,40 +2,10 @@ import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { IssuedCoupon } from '../activities/types';
 import type { RunEvent } from '../language/conditions';
 import type { Journey, JourneyEvent } from '../language/types';
+import type { PathEntry, RunState, RunStatus } from './run-state';
 
-/** Where a run stands; `converted` means an exit goal was reached. */
-export type RunStatus = 'running' | 'converted' | 'completed' | 'exited';
-
-/** One thing that happened in a run, in workflow time. */
-export interface PathEntry {
-  stepId: string;
-  type: string;
-  /** ISO-8601 workflow time the step started. */
-  at: string;
-  /** What came of it: `sent`, `skipped:<reason>`, `event`, `timeout`, `goto:<step>`, `converted`... */
-  outcome?: string;
-  detail?: Record<string, unknown>;
-}
-
-export interface RunState {
-  journeyId: string;
-  journeyVersion: number;
-  customerId: string;
-  status: RunStatus;
-  currentStep: string | null;
-  enteredAt: string;
-  /** ISO-8601 time the current wait ends, when waiting. */
-  wakeAt: string | null;
-  path: PathEntry[];
-  /** The goal event that converted the run, if any. */
-  conversion?: { event: string; messageId: string; at: string };
-  /** Holdback: `control` runs follow the steps but receive nothing. */
-  group?: 'control' | 'treatment';
-  /** Why an `exited` run ended (operator stop, journey stopped, goal after the conversion window). */
-  exitReason?: string;
-  /** Set when an operator migrated the run from an earlier version. */
-  migratedFrom?: { version: number; stepId: string | null; at: string; by: string };
-}
+// Declared in run-state.ts, which the console imports.
+export type { PathEntry, RunState, RunStatus };
 
 /** Ends a run at once (journey stopped, customer removed), with the reason on its record. */
 export interface StopSignal {

@@ -4,11 +4,7 @@
  * header (CSRF), and the audit log records `via: console`.
  */
 
-/** One bad field of a request, as the API reports it. */
-export interface Issue {
-  path: string;
-  message: string;
-}
+import type { Issue } from '../../server/issue';
 
 /** An answer other than 2xx, with the API's error body (server/errors.ts) when it sent one. */
 export class ApiError extends Error {

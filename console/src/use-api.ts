@@ -54,3 +54,35 @@ export function useApi<T>(
   const reload = useCallback(() => setTick((t) => t + 1), []);
   return { ...state, reload };
 }
+
+/** One page of a list the server pages, and where the next starts (null: it was the last). */
+export interface ListPage<T, C> {
+  items: T[];
+  next: C | null;
+}
+
+/**
+ * A list read page by page: `load(null, true)` reads it afresh from the first page, `load(next,
+ * false)` appends the next page. A failed read keeps the items already shown.
+ */
+export function usePagedList<T, C>(fetchPage: (after: C | null) => Promise<ListPage<T, C>>) {
+  const [items, setItems] = useState<T[]>([]);
+  const [next, setNext] = useState<C | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<unknown>();
+
+  const load = async (after: C | null, replace: boolean) => {
+    setLoading(true);
+    try {
+      const page = await fetchPage(after);
+      setItems((old) => (replace ? page.items : [...old, ...page.items]));
+      setNext(page.next);
+      setError(undefined);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setLoading(false);
+    }
+  };
+  return { items, next, loading, error, load, clear: () => setItems([]) };
+}

@@ -12,7 +12,7 @@ import type { ConfigIssue } from '../../language/errors';
 import { RegistryError } from '../../registry/errors';
 import { principalOf, type Access } from '../auth';
 import { ApiError, formatPath, invalidRequest } from '../errors';
-import { auditActorOf, originOf } from '../request-origin';
+import { auditChange } from './audit-log';
 import { actorOf, apiErrorOf, optionalJson, route, text, type JourneyRegistryApi } from './journeys/shared';
 import { validateBody } from './validate-body';
 
@@ -74,12 +74,10 @@ export function publishRequester({
       requestedBy: actorOf(req, res),
       requestedByKeyId: principalOf(res).keyId,
     });
-    await auditLog.append({
-      actor: auditActorOf(req, res),
+    await auditChange(auditLog, req, res, {
       action: 'journey.publish-requested',
       target: `approval:${approval.id}`,
       detail: { journeyId: id, sourceSha256: approval.sourceSha256 },
-      from: originOf(req),
     });
     res
       .status(202)
@@ -180,10 +178,7 @@ export function approvalsRouter({
       }
       await approvals.published(id, result.version);
       if (result.created) await registry.onChange?.();
-      const actor = auditActorOf(req, res);
-      const from = originOf(req);
-      await auditLog.append({
-        actor,
+      await auditChange(auditLog, req, res, {
         action: 'journey.publish-approved',
         target: `approval:${id}`,
         ...(note ? { reason: note } : {}),
@@ -193,15 +188,12 @@ export function approvalsRouter({
           requestedBy: approval.requestedBy,
           sourceSha256: approval.sourceSha256,
         },
-        from,
       });
       if (result.created) {
-        await auditLog.append({
-          actor,
+        await auditChange(auditLog, req, res, {
           action: 'journey.publish',
           target: `journey:${approval.journeyId}@${result.version}`,
           detail: { approval: id, requestedBy: approval.requestedBy, approvedBy: by },
-          from,
         });
       }
       res.status(result.created ? 201 : 200).json({
@@ -229,13 +221,11 @@ export function approvalsRouter({
       const approval = await approvals.reject(id, approver, reason).catch((err: unknown) => {
         throw approvalError(err);
       });
-      await auditLog.append({
-        actor: auditActorOf(req, res),
+      await auditChange(auditLog, req, res, {
         action: 'journey.publish-rejected',
         target: `approval:${id}`,
         reason,
         detail: { journeyId: approval.journeyId, requestedBy: approval.requestedBy },
-        from: originOf(req),
       });
       res.json({ approval: approvalView(approval) });
     },

@@ -12,7 +12,7 @@ import { auditActorOf, originOf } from '../request-origin';
  * not be written answers 500 rather than passing unrecorded.
  */
 export function auditChange(
-  auditLog: AuditLog,
+  auditLog: Pick<AuditLog, 'append'>,
   req: Request,
   res: Response,
   change: Pick<AuditEntryInput, 'action' | 'target' | 'reason' | 'detail'>,

@@ -1,7 +1,7 @@
 import express, { type Request, type Router } from 'express';
 import { z } from 'zod';
 import type { AuditLog } from '../../audit-log/types';
-import type { TouchLog, TouchRecord } from '../../customers/touches';
+import { TOUCH_OUTCOME_FIELDS, touchFields, type TouchLog, type TouchRecord } from '../../customers/touches';
 import { InvalidCursorError, type DeadLetterAction, type DeadLetters } from '../../delivery/dead-letters';
 import { maskAddress } from '../../delivery/mask-address';
 import type { DeliveryMessage } from '../../delivery/message';
@@ -154,7 +154,6 @@ export function deliveriesRouter({
 function auditView(touch: TouchRecord & { idempotencyKey: string }) {
   const raw = touch as unknown as Record<string, string | number | undefined>;
   const to = touch.message ? (JSON.parse(touch.message) as DeliveryMessage).to : undefined;
-  const optional = (field: string) => (raw[field] === undefined ? {} : { [field]: raw[field] });
   const count = (field: string) => Number(raw[field] ?? 0);
   return {
     idempotencyKey: touch.idempotencyKey,
@@ -166,17 +165,10 @@ function auditView(touch: TouchRecord & { idempotencyKey: string }) {
     ...(to !== undefined && { to: maskAddress(to) }),
     status: touch.status,
     queuedAt: touch.at,
-    ...optional('sentAt'),
-    ...optional('deliveredAt'),
-    ...optional('openedAt'),
-    ...optional('clickedAt'),
-    ...optional('failedAt'),
-    ...optional('error'),
+    ...touchFields(touch, TOUCH_OUTCOME_FIELDS),
     opens: count('opens'),
     clicks: count('clicks'),
     replays: count('replays'),
-    ...optional('discardedAt'),
-    ...optional('discardReason'),
-    ...optional('correlationId'),
+    ...touchFields(touch, ['discardedAt', 'discardReason', 'correlationId']),
   };
 }

@@ -11,7 +11,7 @@ import type { AuditLog } from '../../audit-log/types';
 import type { Access } from '../auth';
 import { ApiError } from '../errors';
 import { jsonBody } from '../json-body';
-import { auditActorOf, originOf } from '../request-origin';
+import { auditChange } from './audit-log';
 import { actorOf, optionalJson } from './journeys/shared';
 import { validateBody } from './validate-body';
 
@@ -75,12 +75,10 @@ export function keysRouter({
   router.post('/', manage, ...jsonBody('16kb'), async (req, res) => {
     const body = validateBody(createSchema, req.body);
     const { key, secret } = await keyStore.create({ ...body, createdBy: actorOf(req, res) });
-    await auditLog.append({
-      actor: auditActorOf(req, res),
+    await auditChange(auditLog, req, res, {
       action: 'key.create',
       target: `key:${key.id}`,
       detail: { name: key.name, role: key.role, ...(key.expiresAt ? { expiresAt: key.expiresAt } : {}) },
-      from: originOf(req),
     });
     res.status(201).location(`/v1/keys/${key.id}`).json({ key, secret });
   });
@@ -91,8 +89,7 @@ export function keysRouter({
     const rotated = await keyStore.rotate(id, { graceSeconds }).catch((err: unknown) => {
       throw keyStoreError(err);
     });
-    await auditLog.append({
-      actor: auditActorOf(req, res),
+    await auditChange(auditLog, req, res, {
       action: 'key.rotate',
       target: `key:${id}`,
       detail: {
@@ -101,7 +98,6 @@ export function keysRouter({
           ? { previousSecretValidUntil: rotated.key.previousSecretValidUntil }
           : {}),
       },
-      from: originOf(req),
     });
     res.json(rotated);
   });
@@ -112,13 +108,11 @@ export function keysRouter({
     const key = await keyStore.revoke(id, { by: actorOf(req, res), reason }).catch((err: unknown) => {
       throw keyStoreError(err);
     });
-    await auditLog.append({
-      actor: auditActorOf(req, res),
+    await auditChange(auditLog, req, res, {
       action: 'key.revoke',
       target: `key:${id}`,
       reason,
       detail: { name: key.name, role: key.role },
-      from: originOf(req),
     });
     res.json({ key });
   });

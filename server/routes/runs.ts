@@ -13,8 +13,9 @@ import type { StopSignal } from '../../workflows/definitions';
 import type { Access } from '../auth';
 import { ApiError, invalidRequest, type Issue } from '../errors';
 import { jsonBody } from '../json-body';
-import { auditActorOf, originOf } from '../request-origin';
+import { auditActorOf } from '../request-origin';
 import type { JourneyLookup } from './admin';
+import { auditChange } from './audit-log';
 import { text, versionParam, type JourneyRegistryApi } from './journeys/shared';
 import { validateBody } from './validate-body';
 
@@ -147,64 +148,56 @@ export function runsRouter({ access, auditLog, runs, journeys, registry }: RunsR
       throw new ApiError(404, 'not_found', `no run of journey ${JSON.stringify(id)} for this customer`);
     }
     if (reveal) {
-      await auditLog.append({
-        actor: auditActorOf(req, res),
+      await auditChange(auditLog, req, res, {
         action: 'personal-data.read',
         target: `customer:${customerId}`,
         detail: { journeyId: id, what: 'run messages and path details' },
-        from: originOf(req),
       });
     }
     res.json(run);
   });
 
-  router.post('/:id/customers/:customerId/remove', operate, ...jsonBody('16kb'), async (req, res) => {
-    const { reason } = validateBody(reasonSchema, req.body);
-    const ops = operations(runs, 'remove');
-    const id = String(req.params.id);
-    const customerId = String(req.params.customerId);
-    const { before, after } = await refused(() => ops.remove(id, customerId, { reason, by: byOf(req, res) }));
-    await auditLog.append({
-      actor: auditActorOf(req, res),
-      action: 'run.remove',
+  /** An operator action in the audit log: the customer, the reason, and the run as it was before. */
+  const auditAction = (
+    req: Request,
+    res: Response,
+    action: 'run.remove' | 'run.retry',
+    { id, customerId, reason }: OperatorAction,
+    before: RunView,
+    detail: Record<string, unknown>,
+  ) =>
+    auditChange(auditLog, req, res, {
+      action,
       target: `customer:${customerId}`,
       reason,
-      detail: {
-        journeyId: id,
-        version: before.version,
-        step: before.currentStep,
-        workflowId: before.workflowId,
-        runId: before.runId,
-        status: after.status,
-      },
-      from: originOf(req),
+      detail: { journeyId: id, version: before.version, step: before.currentStep, ...detail },
+    });
+
+  router.post('/:id/customers/:customerId/remove', operate, ...jsonBody('16kb'), async (req, res) => {
+    const action = operatorAction(req);
+    const { id, customerId, reason } = action;
+    const ops = operations(runs, 'remove');
+    const { before, after } = await refused(() => ops.remove(id, customerId, { reason, by: byOf(req, res) }));
+    await auditAction(req, res, 'run.remove', action, before, {
+      workflowId: before.workflowId,
+      runId: before.runId,
+      status: after.status,
     });
     res.json(after);
   });
 
   router.post('/:id/customers/:customerId/retry', operate, ...jsonBody('16kb'), async (req, res) => {
-    const { reason } = validateBody(reasonSchema, req.body);
+    const action = operatorAction(req);
+    const { id, customerId, reason } = action;
     const ops = operations(runs, 'retry');
-    const id = String(req.params.id);
-    const customerId = String(req.params.customerId);
     const { before, outcome, repeated } = await refused(() =>
       ops.retry(id, customerId, { reason, by: byOf(req, res) }),
     );
     // A repeat of a retry another request just did changes nothing: it is not logged again.
     if (!repeated) {
-      await auditLog.append({
-        actor: auditActorOf(req, res),
-        action: 'run.retry',
-        target: `customer:${customerId}`,
-        reason,
-        detail: {
-          journeyId: id,
-          version: before.version,
-          step: before.currentStep,
-          temporalStatus: before.temporalStatus,
-          ...outcome,
-        },
-        from: originOf(req),
+      await auditAction(req, res, 'run.retry', action, before, {
+        temporalStatus: before.temporalStatus,
+        ...outcome,
       });
     }
     res.json({ retry: outcome, repeated, run: await runs.describe(id, customerId) });
@@ -230,6 +223,18 @@ async function refused<T>(action: () => Promise<T>): Promise<T> {
       ? new ApiError(404, 'not_found', err.message)
       : new ApiError(409, err.kind, err.message);
   }
+}
+
+interface OperatorAction {
+  id: string;
+  customerId: string;
+  reason: string;
+}
+
+/** An operator action's journey and customer (the path), and its reason (400 without one). */
+function operatorAction(req: Request): OperatorAction {
+  const { reason } = validateBody(reasonSchema, req.body);
+  return { id: String(req.params.id), customerId: String(req.params.customerId), reason };
 }
 
 /** Who a stop or retry names: the person a shared key acts for, else the key's name. */

@@ -4,7 +4,7 @@ import type { AuditLog } from '../../audit-log/types';
 import type { CustomerTimeline } from '../../audit/timeline';
 import type { Access } from '../auth';
 import { ApiError, formatPath, invalidRequest } from '../errors';
-import { auditActorOf, originOf } from '../request-origin';
+import { auditChange } from './audit-log';
 
 export interface TimelineRouterOptions {
   access: Access;
@@ -58,8 +58,7 @@ export function timelineRouter({ access, timeline, auditLog }: TimelineRouterOpt
     });
     if (!found) throw new ApiError(404, 'not_found', `no customer ${JSON.stringify(asked)}`);
     if (reveal) {
-      await auditLog.append({
-        actor: auditActorOf(req, res),
+      await auditChange(auditLog, req, res, {
         action: 'personal-data.read',
         target: `customer:${found.customerId}`,
         detail: {
@@ -67,7 +66,6 @@ export function timelineRouter({ access, timeline, auditLog }: TimelineRouterOpt
           items: found.items.length,
           ...(found.resolvedFrom !== undefined && { resolvedFrom: found.resolvedFrom }),
         },
-        from: originOf(req),
       });
     }
     res.json(found);

@@ -16,16 +16,19 @@ afterAll(async () => {
   await w?.stop();
 });
 
-const COUNTS_V1 = `
-id: audit-counts
-name: Audit counts
-version: 1
+/** The head of every journey here: entered through the API, again and again; a purchase ends it. */
+const head = (id: string, name: string, version: number) => `
+id: ${id}
+name: ${name}
+version: ${version}
 entry:
   api: true
   reentry: always
 exit:
   - event: purchase
-steps:
+`;
+
+const COUNTS_V1 = `${head('audit-counts', 'Audit counts', 1)}steps:
   - id: route
     type: branch
     branches:
@@ -53,16 +56,7 @@ steps:
     type: exit
 `;
 
-const COUNTS_V2 = `
-id: audit-counts
-name: Audit counts
-version: 2
-entry:
-  api: true
-  reentry: always
-exit:
-  - event: purchase
-steps:
+const COUNTS_V2 = `${head('audit-counts', 'Audit counts', 2)}steps:
   - id: hold
     type: wait
     duration: 2h
@@ -70,16 +64,7 @@ steps:
     type: exit
 `;
 
-const VIEW = `
-id: audit-view
-name: Audit view
-version: 1
-entry:
-  api: true
-  reentry: always
-exit:
-  - event: purchase
-steps:
+const VIEW = `${head('audit-view', 'Audit view', 1)}steps:
   - id: gift
     type: issueCoupon
     campaign: audit-winback

@@ -1,7 +1,8 @@
-import { Alert, Tag, Tooltip, Typography } from 'antd';
+import { Alert, Space, Switch, Tag, Tooltip, Typography } from 'antd';
 import type { ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { ApiError } from '../api';
+import { useSession } from '../session';
 
 /** A time in the reader's language and zone, the exact ISO value on hover. */
 export function Time({ value }: { value: string | null | undefined }) {
@@ -77,6 +78,25 @@ export function StatusTag({ status }: { status: string | null | undefined }) {
     <Tag color={colour} data-status={key}>
       {t(`status.${key}`, { defaultValue: status })}
     </Tag>
+  );
+}
+
+/** The switch that asks for personal data unmasked; shown only to a role with personal-data:reveal. */
+export function RevealSwitch({
+  checked,
+  onChange,
+}: {
+  checked: boolean;
+  onChange: (reveal: boolean) => void;
+}) {
+  const { t } = useTranslation();
+  const { can } = useSession();
+  if (!can('personal-data:reveal')) return null;
+  return (
+    <Space>
+      <Typography.Text>{t('common.reveal')}</Typography.Text>
+      <Switch checked={checked} onChange={onChange} data-testid="reveal" />
+    </Space>
   );
 }
 

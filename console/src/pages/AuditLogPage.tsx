@@ -10,6 +10,7 @@ import { useTranslation } from 'react-i18next';
 import { api, withQuery } from '../api';
 import { ErrorAlert, JsonBlock, PageTitle, Time } from '../components/common';
 import type { AuditEntry, AuditPage, AuditVerification } from '../types';
+import { usePagedList } from '../use-api';
 
 const PAGE_SIZE = 100;
 
@@ -20,6 +21,15 @@ interface Filters {
   since?: string;
   until?: string;
 }
+
+/** The filter inputs, in order: each labelled `audit.<name>`, with an example where one helps. */
+const FILTER_FIELDS: { name: keyof Filters; placeholder?: string; width: number; testId?: string }[] = [
+  { name: 'action', placeholder: 'journey.publish', width: 170, testId: 'filter-action' },
+  { name: 'actor', width: 140, testId: 'filter-actor' },
+  { name: 'target', placeholder: 'journey:welcome*', width: 180, testId: 'filter-target' },
+  { name: 'since', placeholder: '2025-01-31 08:00', width: 150 },
+  { name: 'until', placeholder: '2025-02-01', width: 150 },
+];
 
 /** A time typed as `2024-05-01` or `2024-05-01 08:00` (local), as ISO-8601; undefined if empty. */
 export function isoFrom(text: string | undefined): string | undefined {
@@ -37,10 +47,6 @@ export function AuditLogPage() {
   const { t } = useTranslation();
   const [form] = Form.useForm<Filters>();
   const [filters, setFilters] = useState<Filters>({});
-  const [entries, setEntries] = useState<AuditEntry[]>([]);
-  const [next, setNext] = useState<number | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>();
   const [verification, setVerification] = useState<AuditVerification>();
   const [verifying, setVerifying] = useState(false);
   const [verifyError, setVerifyError] = useState<unknown>();
@@ -53,24 +59,21 @@ export function AuditLogPage() {
     until: isoFrom(f.until),
   });
 
-  const load = async (before: number | null, replace: boolean) => {
-    setLoading(true);
-    try {
-      const page = await api.get<AuditPage>('/v1/audit', {
-        ...query(filters),
-        order: 'desc',
-        before,
-        limit: PAGE_SIZE,
-      });
-      setEntries((old) => (replace ? page.entries : [...old, ...page.entries]));
-      setNext(page.next);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
+  const {
+    items: entries,
+    next,
+    loading,
+    error,
+    load,
+  } = usePagedList<AuditEntry, number>(async (before) => {
+    const page = await api.get<AuditPage>('/v1/audit', {
+      ...query(filters),
+      order: 'desc',
+      before,
+      limit: PAGE_SIZE,
+    });
+    return { items: page.entries, next: page.next };
+  });
   // Applying filters starts again from the newest entry.
   useEffect(() => {
     void load(null, true);
@@ -151,31 +154,11 @@ export function AuditLogPage() {
             data-testid="audit-filters"
             style={{ rowGap: 8 }}
           >
-            <Form.Item name="action" label={t('audit.action')}>
-              <Input
-                allowClear
-                placeholder="journey.publish"
-                style={{ width: 170 }}
-                data-testid="filter-action"
-              />
-            </Form.Item>
-            <Form.Item name="actor" label={t('audit.actor')}>
-              <Input allowClear style={{ width: 140 }} data-testid="filter-actor" />
-            </Form.Item>
-            <Form.Item name="target" label={t('audit.target')}>
-              <Input
-                allowClear
-                placeholder="journey:welcome*"
-                style={{ width: 180 }}
-                data-testid="filter-target"
-              />
-            </Form.Item>
-            <Form.Item name="since" label={t('audit.since')}>
-              <Input allowClear placeholder="2025-01-31 08:00" style={{ width: 150 }} />
-            </Form.Item>
-            <Form.Item name="until" label={t('audit.until')}>
-              <Input allowClear placeholder="2025-02-01" style={{ width: 150 }} />
-            </Form.Item>
+            {FILTER_FIELDS.map(({ name, placeholder, width, testId }) => (
+              <Form.Item key={name} name={name} label={t(`audit.${name}`)}>
+                <Input allowClear placeholder={placeholder} style={{ width }} data-testid={testId} />
+              </Form.Item>
+            ))}
             <Form.Item>
               <Space>
                 <Button type="primary" htmlType="submit" data-testid="filter-apply">

@@ -1,11 +1,10 @@
-import { Button, Card, Empty, Input, Select, Space, Switch, Tag, Timeline, Typography } from 'antd';
+import { Button, Card, Empty, Input, Select, Space, Tag, Timeline, Typography } from 'antd';
 import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api';
-import { ErrorAlert, JsonBlock, PageTitle, Time } from '../components/common';
+import { ErrorAlert, JsonBlock, PageTitle, RevealSwitch, Time } from '../components/common';
 import { Link, navigate, path } from '../router';
-import { useSession } from '../session';
-import { TIMELINE_KINDS, type TimelineAnswer, type TimelineItem, type TimelineKind } from '../types';
+import type { TimelineAnswer, TimelineItem, TimelineKind } from '../types';
 
 const PAGE_SIZE = 200;
 
@@ -19,6 +18,8 @@ const KIND_COLOURS: Record<TimelineKind, string> = {
   consent: 'orange',
   merge: 'gold',
 };
+// The kinds to filter by: KIND_COLOURS, typed by the server's TimelineKind, names every one.
+const TIMELINE_KINDS = Object.keys(KIND_COLOURS) as TimelineKind[];
 
 function CustomerLookup({ initial = '' }: { initial?: string }) {
   const { t } = useTranslation();
@@ -65,7 +66,6 @@ function TouchContent({ detail }: { detail: Record<string, unknown> | undefined 
 /** Everything that happened to one customer across every journey, newest first. */
 export function CustomerTimelinePage({ customerId }: { customerId: string }) {
   const { t } = useTranslation();
-  const { can } = useSession();
   const [reveal, setReveal] = useState(false);
   const [kinds, setKinds] = useState<TimelineKind[]>([]);
   const [answer, setAnswer] = useState<TimelineAnswer>();
@@ -120,12 +120,7 @@ export function CustomerTimelinePage({ customerId }: { customerId: string }) {
               options={TIMELINE_KINDS.map((k) => ({ value: k, label: t(`timeline.kinds.${k}`) }))}
               data-testid="timeline-kinds"
             />
-            {can('personal-data:reveal') ? (
-              <Space>
-                <Typography.Text>{t('common.reveal')}</Typography.Text>
-                <Switch checked={reveal} onChange={setReveal} data-testid="reveal" />
-              </Space>
-            ) : null}
+            <RevealSwitch checked={reveal} onChange={setReveal} />
           </>
         }
       >

@@ -1,10 +1,11 @@
 import { Button, Select, Space, Table, Typography } from 'antd';
-import { useEffect, useState } from 'react';
+import { useEffect } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api } from '../api';
 import { ErrorAlert, StatusTag, Time } from '../components/common';
 import { Link, navigate, path, useLocation } from '../router';
 import type { JourneyDetail, RunListItem, RunsPage, RunStatusFilter } from '../types';
+import { usePagedList } from '../use-api';
 import { useVersionSteps } from './JourneyOverview';
 
 const STATUSES: RunStatusFilter[] = ['running', 'converted', 'completed', 'exited', 'failed'];
@@ -17,33 +18,26 @@ export function JourneyRuns({ journey, version }: { journey: JourneyDetail; vers
   const step = query.get('step') ?? undefined;
   const status = (query.get('status') as RunStatusFilter | null) ?? undefined;
   const steps = useVersionSteps(journey, version);
-  const [runs, setRuns] = useState<RunListItem[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const [loading, setLoading] = useState(false);
-  const [error, setError] = useState<unknown>();
   const filterKey = `${journey.id}|${version}|${step}|${status}`;
-
-  const load = async (after: string | null, replace: boolean) => {
-    setLoading(true);
-    try {
-      const page = await api.get<RunsPage>(`/v1/journeys/${encodeURIComponent(journey.id)}/runs`, {
-        version,
-        step,
-        status,
-        pageSize: PAGE_SIZE,
-        cursor: after,
-      });
-      setRuns((old) => (replace ? page.runs : [...old, ...page.runs]));
-      setCursor(page.nextCursor ?? null);
-      setError(undefined);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setLoading(false);
-    }
-  };
+  const {
+    items: runs,
+    next: cursor,
+    loading,
+    error,
+    load,
+    clear,
+  } = usePagedList<RunListItem, string>(async (after) => {
+    const page = await api.get<RunsPage>(`/v1/journeys/${encodeURIComponent(journey.id)}/runs`, {
+      version,
+      step,
+      status,
+      pageSize: PAGE_SIZE,
+      cursor: after,
+    });
+    return { items: page.runs, next: page.nextCursor ?? null };
+  });
   useEffect(() => {
-    setRuns([]);
+    clear();
     void load(null, true);
   }, [filterKey]);
 

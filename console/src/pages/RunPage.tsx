@@ -7,16 +7,17 @@ import {
   Descriptions,
   Empty,
   Space,
-  Switch,
   Table,
   Tag,
   Timeline,
   Typography,
+  type TableColumnsType,
+  type TableProps,
 } from 'antd';
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
 import { useTranslation } from 'react-i18next';
 import { api, ApiError } from '../api';
-import { ErrorAlert, JsonBlock, PageTitle, StatusTag, Time } from '../components/common';
+import { ErrorAlert, JsonBlock, PageTitle, RevealSwitch, StatusTag, Time } from '../components/common';
 import { ReasonPrompt } from '../components/ReasonPrompt';
 import { Link, path } from '../router';
 import { useSession } from '../session';
@@ -64,12 +65,7 @@ export function RunPage({ journeyId, customerId }: { journeyId: string; customer
       <PageTitle
         extra={
           <>
-            {can('personal-data:reveal') ? (
-              <Space>
-                <Typography.Text>{t('common.reveal')}</Typography.Text>
-                <Switch checked={reveal} onChange={setReveal} data-testid="reveal" />
-              </Space>
-            ) : null}
+            <RevealSwitch checked={reveal} onChange={setReveal} />
             <Link to={path('customers', customerId)} testId="open-timeline">
               {t('run.timeline')}
             </Link>
@@ -173,117 +169,108 @@ export function RunPage({ journeyId, customerId }: { journeyId: string; customer
             )}
           </Card>
           {data.pendingActivities.length ? (
-            <Card size="small" title={t('run.pending')}>
-              <Table
-                size="small"
-                rowKey="activityId"
-                pagination={false}
-                dataSource={data.pendingActivities}
-                data-testid="run-pending"
-                columns={[
-                  { title: t('run.activity'), dataIndex: 'activityType' },
-                  { title: t('run.state'), dataIndex: 'state' },
-                  {
-                    title: t('run.attempt'),
-                    render: (_: unknown, a: PendingActivity) =>
-                      a.maximumAttempts ? `${a.attempt} / ${a.maximumAttempts}` : String(a.attempt),
-                  },
-                  {
-                    title: t('run.lastFailure'),
-                    dataIndex: 'lastFailure',
-                    render: (v: string | null) => v ?? '—',
-                  },
-                  {
-                    title: t('run.nextAttempt'),
-                    dataIndex: 'nextAttemptAt',
-                    render: (v: string | null) => <Time value={v} />,
-                  },
-                ]}
-              />
-            </Card>
+            <RecordsCard<PendingActivity>
+              title={t('run.pending')}
+              testId="run-pending"
+              rowKey="activityId"
+              rows={data.pendingActivities}
+              columns={[
+                { title: t('run.activity'), dataIndex: 'activityType' },
+                { title: t('run.state'), dataIndex: 'state' },
+                {
+                  title: t('run.attempt'),
+                  render: (_: unknown, a: PendingActivity) =>
+                    a.maximumAttempts ? `${a.attempt} / ${a.maximumAttempts}` : String(a.attempt),
+                },
+                {
+                  title: t('run.lastFailure'),
+                  dataIndex: 'lastFailure',
+                  render: (v: string | null) => v ?? '—',
+                },
+                {
+                  title: t('run.nextAttempt'),
+                  dataIndex: 'nextAttemptAt',
+                  render: (v: string | null) => <Time value={v} />,
+                },
+              ]}
+            />
           ) : null}
-          <Card size="small" title={t('run.messages')}>
-            <Table<RunMessage>
-              size="small"
-              data-testid="run-messages"
-              rowKey="idempotencyKey"
-              dataSource={data.messages}
-              pagination={false}
-              locale={{ emptyText: t('run.noMessages') }}
-              columns={[
-                { title: t('run.step'), dataIndex: 'stepId', render: (s: string) => <code>{s}</code> },
-                {
-                  title: t('run.channel'),
-                  render: (_: unknown, m) => (
-                    <Space direction="vertical" size={0}>
-                      <span>{m.channel}</span>
-                      <Typography.Text type="secondary" style={{ fontSize: 12 }}>
-                        {m.template}
-                        {m.locale ? ` · ${m.locale}` : ''}
-                      </Typography.Text>
-                    </Space>
+          <RecordsCard<RunMessage>
+            title={t('run.messages')}
+            testId="run-messages"
+            rowKey="idempotencyKey"
+            rows={data.messages}
+            empty={t('run.noMessages')}
+            columns={[
+              { title: t('run.step'), dataIndex: 'stepId', render: (s: string) => <code>{s}</code> },
+              {
+                title: t('run.channel'),
+                render: (_: unknown, m) => (
+                  <Space direction="vertical" size={0}>
+                    <span>{m.channel}</span>
+                    <Typography.Text type="secondary" style={{ fontSize: 12 }}>
+                      {m.template}
+                      {m.locale ? ` · ${m.locale}` : ''}
+                    </Typography.Text>
+                  </Space>
+                ),
+              },
+              {
+                title: t('run.messageStatus'),
+                dataIndex: 'status',
+                render: (s: string, m) => (
+                  <Space direction="vertical" size={0}>
+                    <StatusTag status={s} />
+                    {m.error ? <Typography.Text type="danger">{m.error}</Typography.Text> : null}
+                  </Space>
+                ),
+              },
+              { title: t('run.at'), render: (_: unknown, m) => <Time value={m.sentAt ?? m.at} /> },
+              {
+                title: t('run.content'),
+                render: (_: unknown, m) =>
+                  m.to || m.subject || m.body ? (
+                    <div className="tp-message" data-testid="message-content">
+                      {m.to ? <div className="tp-message-to">→ {m.to}</div> : null}
+                      {m.subject ? <strong>{m.subject}</strong> : null}
+                      {m.body ? <div>{m.body}</div> : null}
+                    </div>
+                  ) : (
+                    '—'
                   ),
-                },
-                {
-                  title: t('run.messageStatus'),
-                  dataIndex: 'status',
-                  render: (s: string, m) => (
-                    <Space direction="vertical" size={0}>
-                      <StatusTag status={s} />
-                      {m.error ? <Typography.Text type="danger">{m.error}</Typography.Text> : null}
-                    </Space>
+              },
+            ]}
+          />
+          <RecordsCard<RunCoupon>
+            title={t('run.coupons')}
+            testId="run-coupons"
+            rowKey="code"
+            rows={data.coupons}
+            empty={t('run.noCoupons')}
+            columns={[
+              { title: t('run.couponCode'), dataIndex: 'code', render: (c: string) => <code>{c}</code> },
+              { title: t('run.campaign'), dataIndex: 'campaign' },
+              { title: t('run.value'), render: (_: unknown, c) => `${c.value} ${c.currency}` },
+              { title: t('run.step'), render: (_: unknown, c) => <code>{c.journey.stepId}</code> },
+              { title: t('run.issued'), dataIndex: 'issuedAt', render: (v: string) => <Time value={v} /> },
+              {
+                title: t('run.expires'),
+                dataIndex: 'expiresAt',
+                render: (v: string) => <Time value={v} />,
+              },
+              {
+                title: t('run.redeemed'),
+                render: (_: unknown, c) =>
+                  c.redemption ? (
+                    <Tag color="green" data-testid="coupon-redeemed">
+                      {t('run.redeemedAt')} <Time value={c.redemption.at} />
+                    </Tag>
+                  ) : (
+                    <StatusTag status={c.status === 'issued' ? 'not-redeemed' : c.status} />
                   ),
-                },
-                { title: t('run.at'), render: (_: unknown, m) => <Time value={m.sentAt ?? m.at} /> },
-                {
-                  title: t('run.content'),
-                  render: (_: unknown, m) =>
-                    m.to || m.subject || m.body ? (
-                      <div className="tp-message" data-testid="message-content">
-                        {m.to ? <div className="tp-message-to">→ {m.to}</div> : null}
-                        {m.subject ? <strong>{m.subject}</strong> : null}
-                        {m.body ? <div>{m.body}</div> : null}
-                      </div>
-                    ) : (
-                      '—'
-                    ),
-                },
-              ]}
-            />
-          </Card>
-          <Card size="small" title={t('run.coupons')}>
-            <Table<RunCoupon>
-              size="small"
-              data-testid="run-coupons"
-              rowKey="code"
-              dataSource={data.coupons}
-              pagination={false}
-              locale={{ emptyText: t('run.noCoupons') }}
-              columns={[
-                { title: t('run.couponCode'), dataIndex: 'code', render: (c: string) => <code>{c}</code> },
-                { title: t('run.campaign'), dataIndex: 'campaign' },
-                { title: t('run.value'), render: (_: unknown, c) => `${c.value} ${c.currency}` },
-                { title: t('run.step'), render: (_: unknown, c) => <code>{c.journey.stepId}</code> },
-                { title: t('run.issued'), dataIndex: 'issuedAt', render: (v: string) => <Time value={v} /> },
-                {
-                  title: t('run.expires'),
-                  dataIndex: 'expiresAt',
-                  render: (v: string) => <Time value={v} />,
-                },
-                {
-                  title: t('run.redeemed'),
-                  render: (_: unknown, c) =>
-                    c.redemption ? (
-                      <Tag color="green" data-testid="coupon-redeemed">
-                        {t('run.redeemedAt')} <Time value={c.redemption.at} />
-                      </Tag>
-                    ) : (
-                      <StatusTag status={c.status === 'issued' ? 'not-redeemed' : c.status} />
-                    ),
-                },
-              ]}
-            />
-          </Card>
+              },
+            ]}
+          />
         </Space>
       ) : null}
       <ReasonPrompt
@@ -304,6 +291,37 @@ export function RunPage({ journeyId, customerId }: { journeyId: string; customer
         onCancel={() => setAction(undefined)}
       />
     </>
+  );
+}
+
+/** A card of the run's records (activities, messages, coupons) as a table; `empty` when there are none. */
+function RecordsCard<T extends object>({
+  title,
+  testId,
+  rowKey,
+  rows,
+  empty,
+  columns,
+}: {
+  title: ReactNode;
+  testId: string;
+  rowKey: TableProps<T>['rowKey'];
+  rows: T[];
+  empty?: ReactNode;
+  columns: TableColumnsType<T>;
+}) {
+  return (
+    <Card size="small" title={title}>
+      <Table<T>
+        size="small"
+        data-testid={testId}
+        rowKey={rowKey}
+        dataSource={rows}
+        pagination={false}
+        locale={empty === undefined ? undefined : { emptyText: empty }}
+        columns={columns}
+      />
+    </Card>
   );
 }
 
