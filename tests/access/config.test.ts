@@ -41,3 +41,8 @@ test('a bad value stops start-up with file:line:column; a bad env value too', ()
     /TOUCHPOINT_PUBLISH_APPROVAL: must be `required` or `none`/,
   );
 });
+
+test('the shipped touchpoint.example.yaml has a valid approvals section', () => {
+  const example = path.join(__dirname, '../../touchpoint.example.yaml');
+  expect(loadApprovalsConfig(example)).toEqual({ publish: 'none' });
+});
