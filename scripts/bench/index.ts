@@ -7,6 +7,7 @@ import { runIdentity } from './identity';
 import { runImportBench } from './import';
 import { runIngest } from './ingest';
 import { runLatency } from './latency';
+import { runOperations } from './operations';
 import { gitRevision, loadAverage, machineInfo } from './machine';
 import { Cleanup, log, setUp, type BenchContext } from './setup';
 import { runSegments } from './segments';
@@ -20,7 +21,8 @@ import { round } from './stats';
  * Knobs (environment): TEMPORAL_ADDRESS / REDIS_URL (use these servers instead of starting
  * embedded ones), BENCH_PHASES (comma list, default all), BENCH_DURATION_S (ingest, per run),
  * BENCH_ENTRY_CUSTOMERS, BENCH_LATENCY_S, BENCH_FOOTPRINT_CUSTOMERS, BENCH_IDENTITY_CUSTOMERS,
- * BENCH_MEMORY_CUSTOMERS, BENCH_SEGMENT_CUSTOMERS, BENCH_IMPORT_ROWS, BENCH_CPU_PROF=dir (V8 CPU
+ * BENCH_MEMORY_CUSTOMERS, BENCH_SEGMENT_CUSTOMERS, BENCH_IMPORT_ROWS, BENCH_OPS_CUSTOMERS,
+ * BENCH_AUDIT_ENTRIES, BENCH_CPU_PROF=dir (V8 CPU
  * profiles of the app processes), BENCH_KEEP=1 (keep the temp dir).
  */
 
@@ -34,6 +36,7 @@ const PHASES = [
   'customerMemory',
   'segments',
   'import',
+  'operations',
 ] as const;
 type Phase = (typeof PHASES)[number];
 
@@ -143,6 +146,11 @@ async function runPhases(ctx: BenchContext, phases: Set<Phase>, result: Record<s
   if (phases.has('import'))
     result.import = await guarded('import', () =>
       runImportBench(ctx, intEnv('BENCH_IMPORT_ROWS', 1_000_000)),
+    );
+  // Operations (issue 6): the operator's questions and the audit log, beside raw calls.
+  if (phases.has('operations'))
+    result.operations = await guarded('operations', () =>
+      runOperations(ctx, intEnv('BENCH_OPS_CUSTOMERS', 300), intEnv('BENCH_AUDIT_ENTRIES', 5000)),
     );
   // Commands that failed while running (a script error, a wrong type) during the run: expected
   // none. (Not INFO errorstats: that also counts clients probing for CLIENT SETINFO on Redis 7.0.)

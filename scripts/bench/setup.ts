@@ -52,6 +52,8 @@ export interface BenchContext {
   temporal: Client;
   namespace: string;
   writeKey: string;
+  /** The admin key of every app process (admin routes: counts, runs, audit, metrics). */
+  adminKey: string;
   queuePrefix: string;
   keyPrefix: string;
   taskQueue: string;
@@ -144,6 +146,8 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
   // (and the blind index key) through the environment, as processes on several hosts must.
   const encryptionKeys = `bench:${randomBytes(32).toString('base64')}`;
   const blindIndexKey = randomBytes(32).toString('base64');
+  // One admin key for every app process, so the bench can call admin routes on the api process.
+  const adminKey = `admin-${randomBytes(12).toString('hex')}`;
   const appEnv = (extra: Record<string, string> = {}) => ({
     TEMPORAL_ADDRESS: temporalAddress,
     TOUCHPOINT_ENCRYPTION_KEYS: encryptionKeys,
@@ -151,7 +155,7 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     TEMPORAL_NAMESPACE: namespace,
     REDIS_URL: redisUrl,
     TOUCHPOINT_WRITE_KEY: writeKey,
-    TOUCHPOINT_ADMIN_KEY: `admin-${randomBytes(12).toString('hex')}`,
+    TOUCHPOINT_ADMIN_KEY: adminKey,
     TOUCHPOINT_QUEUE_PREFIX: names.queuePrefix,
     TOUCHPOINT_KEY_PREFIX: names.keyPrefix,
     TOUCHPOINT_TASK_QUEUE: names.taskQueue,
@@ -192,6 +196,7 @@ export async function setUp(cleanup: Cleanup): Promise<BenchContext> {
     temporal,
     namespace,
     writeKey,
+    adminKey,
     ...names,
     outboxDir,
     api,
