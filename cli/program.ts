@@ -17,6 +17,7 @@ import {
 } from './journeys';
 import { registerAuditCommands } from './audit';
 import { registerImportCommand } from './import';
+import { pendingApprovalText, registerApprovalsCommands } from './approvals';
 import { registerKeysCommands } from './keys';
 import { registerProfilesCommands } from './profiles';
 import { simulateCommand } from './simulate';
@@ -121,8 +122,12 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
       .catch((err: unknown) => {
         throw withFile(err, file);
       });
-    const same = answer.created === false ? ' (unchanged: the same source as the latest version)' : '';
-    io.out(`published ${answer.id} version ${answer.version}, status ${answer.status}${same}\n`);
+    if (answer.approval) {
+      io.out(pendingApprovalText(answer.approval));
+    } else {
+      const same = answer.created === false ? ' (unchanged: the same source as the latest version)' : '';
+      io.out(`published ${answer.id} version ${answer.version}, status ${answer.status}${same}\n`);
+    }
     for (const warning of answer.warnings ?? []) io.out(formatIssueLines({ ...warning, file }, 'warning'));
   });
 
@@ -208,6 +213,7 @@ export function createProgram(io: CliIo = processIo, state: RunState = { exitCod
   registerImportCommand(program, io, state);
   registerAuditCommands(program, io, state);
   registerKeysCommands(program, io);
+  registerApprovalsCommands(program, io);
 
   return program;
 }
@@ -322,7 +328,9 @@ function write(io: CliIo, output: string | undefined, text: string): void {
   io.err(`wrote ${output}\n`);
 }
 
+/** A version published, or (four-eyes) only `approval`, the request a second person approves. */
 interface PublishAnswer {
+  approval?: Parameters<typeof pendingApprovalText>[0];
   id: string;
   version: number;
   status: string;

@@ -11,7 +11,7 @@ import {
 import { logReveal, maskTraits, maskValue } from '../../customers/masking';
 import { COMPUTED_TRAITS } from '../../customers/profiles-config';
 import type { ProfileStore } from '../../customers/profiles';
-import type { Access } from '../auth';
+import { principalOf, type Access } from '../auth';
 import { ApiError, invalidRequest } from '../errors';
 import { auditChange } from './audit-log';
 
@@ -50,7 +50,7 @@ export function customersRouter({ access, auditLog, customers, logger }: Custome
   const revealed =
     (req: Request, res: Response): RevealRecorder =>
     async (customerId, fields) => {
-      logRevealed(logger, req, customerId, fields);
+      logRevealed(logger, req, res, customerId, fields);
       await auditChange(auditLog, req, res, {
         action: 'personal-data.read',
         target: `customer:${customerId}`,
@@ -175,9 +175,15 @@ function showIdentifier(identifier: CustomerIdentifier, revealed: boolean): Cust
   return { ...identifier, value: maskValue(identifier.type, identifier.value) };
 }
 
-function logRevealed(logger: Logger, req: Request, customerId: string, traits: string[]): void {
+function logRevealed(
+  logger: Logger,
+  req: Request,
+  res: Response,
+  customerId: string,
+  traits: string[],
+): void {
   logReveal(logger, {
-    who: 'admin-key',
+    who: principalOf(res).name,
     customerId,
     traits,
     where: `${req.method} ${req.baseUrl}${req.path}`,

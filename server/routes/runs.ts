@@ -13,10 +13,9 @@ import type { StopSignal } from '../../workflows/definitions';
 import type { Access } from '../auth';
 import { ApiError, invalidRequest, type Issue } from '../errors';
 import { jsonBody } from '../json-body';
-import { auditActorOf } from '../request-origin';
 import type { JourneyLookup } from './admin';
 import { auditChange } from './audit-log';
-import { text, versionParam, type JourneyRegistryApi } from './journeys/shared';
+import { actorOf, text, versionParam, type JourneyRegistryApi } from './journeys/shared';
 import { validateBody } from './validate-body';
 
 /** Live state of one customer's run of a journey; null when there is none. */
@@ -177,7 +176,9 @@ export function runsRouter({ access, auditLog, runs, journeys, registry }: RunsR
     const action = operatorAction(req);
     const { id, customerId, reason } = action;
     const ops = operations(runs, 'remove');
-    const { before, after } = await refused(() => ops.remove(id, customerId, { reason, by: byOf(req, res) }));
+    const { before, after } = await refused(() =>
+      ops.remove(id, customerId, { reason, by: actorOf(req, res) }),
+    );
     await auditAction(req, res, 'run.remove', action, before, {
       workflowId: before.workflowId,
       runId: before.runId,
@@ -191,7 +192,7 @@ export function runsRouter({ access, auditLog, runs, journeys, registry }: RunsR
     const { id, customerId, reason } = action;
     const ops = operations(runs, 'retry');
     const { before, outcome, repeated } = await refused(() =>
-      ops.retry(id, customerId, { reason, by: byOf(req, res) }),
+      ops.retry(id, customerId, { reason, by: actorOf(req, res) }),
     );
     // A repeat of a retry another request just did changes nothing: it is not logged again.
     if (!repeated) {
@@ -235,12 +236,6 @@ interface OperatorAction {
 function operatorAction(req: Request): OperatorAction {
   const { reason } = validateBody(reasonSchema, req.body);
   return { id: String(req.params.id), customerId: String(req.params.customerId), reason };
-}
-
-/** Who a stop or retry names: the person a shared key acts for, else the key's name. */
-function byOf(req: Request, res: Response): string {
-  const actor = auditActorOf(req, res);
-  return actor.onBehalfOf ?? actor.name;
 }
 
 function shapeOf(journey: Journey): VersionShape {
