@@ -9,7 +9,7 @@ import { DEFAULT_SENSITIVE_TRAITS } from '../../customers/profiles';
 import { TemplateNotFoundError } from '../../messages/errors';
 import { previewTemplate } from '../../messages/preview';
 import type { TemplateStore } from '../../messages/templates';
-import type { Access } from '../auth';
+import { principalOf, type Access } from '../auth';
 import { ApiError } from '../errors';
 import { isJsonObject, jsonObject } from '../ingest/json-object';
 import { jsonBody } from '../json-body';
@@ -127,7 +127,7 @@ export function templatesRouter({
         revealedTraits = sensitive.filter((name) => Object.prototype.hasOwnProperty.call(found, name));
         if (api.logger) {
           logReveal(api.logger, {
-            who: 'admin',
+            who: principalOf(res).name,
             customerId: input.customerId,
             traits: revealedTraits,
             where: 'POST /v1/templates/preview',

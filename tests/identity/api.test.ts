@@ -114,7 +114,7 @@ describe('GET /v1/customers', () => {
       expect.objectContaining({
         msg: 'personal data revealed',
         customerId: 'web-1',
-        who: 'admin-key',
+        who: 'admin', // the name of the key that revealed (the bootstrap admin key)
         level: 30,
       }),
     );
