@@ -26,14 +26,9 @@ export const SENSITIVE_TYPES: ReadonlySet<IdentifierType> = new Set(['phone', 'e
  * Identifiers that name a person. A customer known only by anonymous or device ids counts for
  * nothing against `maxCustomersPerIdentifier`: a login merging anonymous sessions is the normal case.
  */
-export const PERSON_TYPES: ReadonlySet<IdentifierType> = new Set([
-  'userId',
-  'memberId',
-  'unionId',
-  'openId',
-  'email',
-  'phone',
-]);
+export const PERSON_TYPES: ReadonlySet<IdentifierType> = new Set(
+  IDENTIFIER_TYPES.filter((type) => type !== 'deviceId' && type !== 'anonymousId'),
+);
 
 /** Events whose properties `memberId` / `phone` link (config `identity.linkingEvents`). */
 export const DEFAULT_LINKING_EVENTS = ['coupon_claimed', 'member_bound', 'order_completed'];

@@ -321,3 +321,20 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function hasOwn(obj: object, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(obj, key);
 }
+
+/**
+ * The conditions nested in a raw (not yet validated) condition document, with their paths
+ * relative to it: each item of `all` / `any`, and `not`. The checkers of journeys and segments
+ * walk conditions through this, each enforcing its own rules at every level.
+ */
+export function nestedConditions(
+  cond: Record<string, unknown>,
+): { cond: unknown; at: (string | number)[] }[] {
+  const nested: { cond: unknown; at: (string | number)[] }[] = [];
+  for (const key of ['all', 'any']) {
+    const list = cond[key];
+    if (Array.isArray(list)) list.forEach((c: unknown, k) => nested.push({ cond: c, at: [key, k] }));
+  }
+  if (cond.not !== undefined) nested.push({ cond: cond.not, at: ['not'] });
+  return nested;
+}

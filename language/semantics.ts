@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { FALLBACK_LOCALE, templateFileName, type TemplateCatalog, type TemplateKind } from './catalog';
+import { nestedConditions } from './conditions';
 import { didYouMean } from './hints';
 import { DEFAULT_LOCALE } from './schema';
 import type { DocIssue } from './schema-issues';
@@ -138,11 +139,7 @@ function checkConditions(data: Rec, steps: Rec[]): DocIssue[] {
   const walk = (cond: unknown, at: (string | number)[], where: Place) => {
     if (Array.isArray(cond)) return;
     if (!isRec(cond)) return;
-    for (const key of ['all', 'any']) {
-      const list = cond[key];
-      if (Array.isArray(list)) list.forEach((c, k) => walk(c, [...at, key, k], where));
-    }
-    if (cond.not !== undefined) walk(cond.not, [...at, 'not'], where);
+    for (const nested of nestedConditions(cond)) walk(nested.cond, [...at, ...nested.at], where);
     if (cond.did !== undefined) {
       if (where === 'entry' || where === 'schedule') {
         issues.push({

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { nestedConditions } from '../language/conditions';
 import type { DocIssue } from '../language/schema-issues';
 import { SEGMENT_ID } from './definition';
 
@@ -53,11 +54,8 @@ type Place = 'segment' | 'counted';
 function walk(cond: unknown, at: (string | number)[], place: Place): DocIssue[] {
   if (!isRec(cond)) return [];
   const issues: DocIssue[] = [];
-  for (const key of ['all', 'any']) {
-    const list = cond[key];
-    if (Array.isArray(list)) list.forEach((c, k) => issues.push(...walk(c, [...at, key, k], place)));
-  }
-  if (cond.not !== undefined) issues.push(...walk(cond.not, [...at, 'not'], place));
+  for (const nested of nestedConditions(cond))
+    issues.push(...walk(nested.cond, [...at, ...nested.at], place));
   if (cond.did !== undefined) {
     issues.push({
       path: [...at, 'did'],
